@@ -1,0 +1,175 @@
+"""Immutable, validated process definitions (the *spec*, never a running instance).
+
+A :class:`Definition` is produced only by :func:`workflow.loader.load_definition`
+after validation; every object here is frozen so a loaded version can be shared by
+all instances (and threads) that run on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class Label:
+    """A bilingual label; ``zh`` is the default language."""
+
+    zh: str
+    en: str
+
+    def get(self, locale: str = "zh") -> str:
+        """Return the label for ``locale`` (``zh``/``zh_CN`` or ``en``)."""
+        return self.en if locale.lower().startswith("en") else self.zh
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """Data an instance carries: type, label and constraints.
+
+    ``type`` is one of ``text``, ``number``, ``date``, ``choice``, ``file``, ``table``.
+    """
+
+    name: str
+    type: str
+    label: Label
+    required: bool = False
+    min_length: int | None = None
+    max_length: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    columns: tuple["FieldSpec", ...] = ()  # for ``table``
+
+
+@dataclass(frozen=True)
+class StateSpec:
+    """One state. ``editable_by`` lists roles that may save field data while here."""
+
+    name: str
+    label: Label
+    final: bool = False
+    editable_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TransitionSpec:
+    """One declared transition; ``sources`` is always a tuple of state names.
+
+    ``requires`` names fields that must be non-empty, ``comment_required`` makes a
+    comment mandatory and ``guards`` names functions in :mod:`workflow.guards`.
+    """
+
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str
+    roles: tuple[str, ...]
+    requires: tuple[str, ...] = ()
+    comment_required: bool = False
+    guards: tuple[str, ...] = ()
+    label: Label | None = None
+    index: int = 0  # position in the YAML ``transitions`` list
+
+
+@dataclass(frozen=True)
+class Offset:
+    """A signed distance in calendar ``days`` or ``working_days``."""
+
+    amount: int
+    unit: str  # "days" | "working_days"
+
+
+@dataclass(frozen=True)
+class Due:
+    """When a state's work is due: a fixed month-day or an offset from entering."""
+
+    month_day: tuple[int, int] | None = None  # ("03-31" -> (3, 31))
+    offset: Offset | None = None
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A reminder ``before`` the due time, or ``on`` the due day (``before`` is None)."""
+
+    before: Offset | None = None
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """An escalation ``after`` the due time, notifying ``notify`` roles."""
+
+    after: Offset
+    notify: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeadlineSpec:
+    """The deadline of one state (parsed and validated; the scheduler gives it effect)."""
+
+    state: str
+    due: Due
+    remind: tuple[Reminder, ...] = ()
+    escalate: tuple[Escalation, ...] = ()
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A validated process definition, identified by ``key`` and ``content_hash``.
+
+    ``source`` is the YAML text it was parsed from and ``path`` the file name it was
+    read from (for messages only).
+    """
+
+    key: str
+    schema_version: int
+    title: Label
+    subject: str
+    roles: tuple[str, ...]
+    initial: str
+    states: Mapping[str, StateSpec]
+    transitions: tuple[TransitionSpec, ...]
+    fields: Mapping[str, FieldSpec] = field(default_factory=lambda: MappingProxyType({}))
+    deadlines: Mapping[str, DeadlineSpec] = field(default_factory=lambda: MappingProxyType({}))
+    content_hash: str = ""
+    source: str = ""
+    path: str = ""
+
+    def transitions_from(self, state: str) -> tuple[TransitionSpec, ...]:
+        """All transitions whose sources include ``state``, in declaration order."""
+        return tuple(t for t in self.transitions if state in t.sources)
+
+    def triggers(self) -> tuple[str, ...]:
+        """Every trigger name, once each, in declaration order."""
+        return tuple(dict.fromkeys(t.trigger for t in self.transitions))
+
+    @property
+    def final_states(self) -> frozenset[str]:
+        """Names of the states marked ``final``."""
+        return frozenset(n for n, s in self.states.items() if s.final)
+
+    def describe(self) -> dict[str, Any]:
+        """A plain, JSON-serialisable summary (used by ``definitions show --json``)."""
+        return {
+            "key": self.key,
+            "content_hash": self.content_hash,
+            "title": {"zh": self.title.zh, "en": self.title.en},
+            "subject": self.subject,
+            "roles": list(self.roles),
+            "initial": self.initial,
+            "states": {
+                n: {"label": {"zh": s.label.zh, "en": s.label.en}, "final": s.final,
+                    "editable_by": list(s.editable_by)}
+                for n, s in self.states.items()
+            },
+            "transitions": [
+                {"trigger": t.trigger, "from": list(t.sources), "to": t.dest,
+                 "roles": list(t.roles), "requires": list(t.requires),
+                 "comment_required": t.comment_required, "guards": list(t.guards)}
+                for t in self.transitions
+            ],
+            "fields": {n: {"type": f.type, "label": {"zh": f.label.zh, "en": f.label.en},
+                           "required": f.required}
+                       for n, f in self.fields.items()},
+            "deadlines": sorted(self.deadlines),
+        }
