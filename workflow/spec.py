@@ -134,6 +134,7 @@ class Definition:
     content_hash: str = ""
     source: str = ""
     path: str = ""
+    description: str = ""
 
     def transitions_from(self, state: str) -> tuple[TransitionSpec, ...]:
         """All transitions whose sources include ``state``, in declaration order."""

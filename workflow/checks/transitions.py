@@ -1,0 +1,128 @@
+"""The ``transitions:`` list: trigger names, states, roles, required fields, guards."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from ..guards import known_guards
+from ..source import Path
+from ..spec import TransitionSpec
+from .context import Checker, one_of, suggest
+from .roles import role_list
+from .values import identifier, keys, label, mapping, reference, sequence, unique, wrong_type
+
+TRANSITION_KEYS = ("trigger", "from", "source", "to", "roles", "requires", "comment", "guards",
+                   "label")
+# Names the engine or the transitions library already uses on a model or machine.
+RESERVED_TRIGGERS = frozenset({"trigger", "update_data", "start", "fire", "may_trigger",
+                               "get_triggers", "set_state", "state", "status"})
+# transitions generates to_<state>, is_<state> and may_<trigger> helpers.
+RESERVED_PREFIXES = ("to_", "is_", "may_")
+COMMENT_SETTINGS = ("required", "optional")
+
+
+def check_transitions(ck: Checker, value: Any) -> tuple[TransitionSpec, ...]:
+    """Validate ``transitions:`` and return a spec for each one whose states resolved.
+
+    A transition with other problems is still returned (for the graph checks); the
+    document as a whole is rejected because of its diagnostics.
+    """
+    items = sequence(ck, ("transitions",), value, "a list of transitions")
+    if items is None:
+        ck.graph_ok = False
+        return ()
+    specs = (_transition(ck, ("transitions", i), i, item) for i, item in enumerate(items))
+    return tuple(spec for spec in specs if spec is not None)
+
+
+def _transition(ck: Checker, path: Path, index: int, value: Any) -> TransitionSpec | None:
+    body = mapping(ck, path, value, "a transition {trigger, from, to, roles, ...}")
+    if body is None:
+        ck.graph_ok = False
+        return None
+    keys(ck, path, body, TRANSITION_KEYS, ("trigger", "to", "roles"))
+    trigger = _trigger(ck, path + ("trigger",), body["trigger"]) if "trigger" in body else None
+    sources = _sources(ck, path, index, body)
+    dest = reference(ck, path + ("to",), body["to"], "state", ck.known["state"]) if "to" in body else None
+    roles = ()
+    if "roles" in body:
+        roles = role_list(ck, path + ("roles",), body["roles"], "fire transitions", non_empty=True)
+    requires = _names(ck, path + ("requires",), body.get("requires", []), "field", ck.known["field"])
+    guards = _names(ck, path + ("guards",), body.get("guards", []), "guard", known_guards())
+    comment = _comment(ck, path + ("comment",), body["comment"]) if "comment" in body else None
+    title = label(ck, path + ("label",), body["label"]) if "label" in body else None
+    if not sources or dest is None:
+        ck.graph_ok = False
+        return None
+    return TransitionSpec(trigger or str(body.get("trigger")), sources, dest, roles, requires,
+                          comment == "required", guards, title, index)
+
+
+def _trigger(ck: Checker, path: Path, value: Any) -> str | None:
+    name = identifier(ck, path, value, "trigger")
+    if name is None:
+        return None
+    prefix = next((p for p in RESERVED_PREFIXES if name.startswith(p)), None)
+    if prefix is not None:
+        ck.error(path, f"trigger '{name}' starts with the reserved prefix '{prefix}'",
+                 f"expected a name not starting with {', '.join(RESERVED_PREFIXES)}")
+        return None
+    if name in RESERVED_TRIGGERS:
+        ck.error(path, f"trigger name '{name}' is reserved",
+                 f"expected a name other than {', '.join(sorted(RESERVED_TRIGGERS))}")
+        return None
+    return name
+
+
+def _sources(ck: Checker, path: Path, index: int, body: dict) -> tuple[str, ...]:
+    """The ``from`` (or ``source``) states as a tuple; empty when unusable."""
+    if "from" in body and "source" in body:
+        ck.error(path, "use either 'from' or 'source', not both", "expected one 'from' key",
+                 key="source")
+        return ()
+    key = "from" if "from" in body else "source"
+    if key not in body:
+        ck.error(path, "missing required key 'from'", "expected from: STATE or from: [STATE, ...]")
+        return ()
+    value = body[key]
+    if isinstance(value, str):
+        items: list | None = [value]
+        paths = [path + (key,)]
+    else:
+        items = sequence(ck, path + (key,), value, "a state name or a list of state names",
+                         non_empty=True)
+        paths = [path + (key, i) for i in range(len(items or ()))]
+    names = _resolve(ck, items or [], paths, "state", ck.known["state"])
+    for name, at in zip(names, paths):
+        ck.source_paths.setdefault((index, name), at)
+    return tuple(names) if items and len(names) == len(items) else ()
+
+
+def _names(ck: Checker, path: Path, value: Any, kind: str, known: Sequence[str] | None) -> tuple[str, ...]:
+    """A list of references to ``known`` names of ``kind``, without duplicates."""
+    items = sequence(ck, path, value, f"a list of {kind} names")
+    if items is None:
+        return ()
+    return tuple(_resolve(ck, items, [path + (i,) for i in range(len(items))], kind, known))
+
+
+def _resolve(ck: Checker, items: list, paths: list[Path], kind: str,
+             known: Sequence[str] | None) -> list[str]:
+    names: list[str] = []
+    seen: set[str] = set()
+    for item, at in zip(items, paths):
+        name = reference(ck, at, item, kind, known)
+        if name is not None and unique(ck, at[:-1], at[-1], name, seen, kind):
+            names.append(name)
+    return names
+
+
+def _comment(ck: Checker, path: Path, value: Any) -> str | None:
+    if not isinstance(value, str):
+        wrong_type(ck, path, value, "'required' or 'optional'")
+        return None
+    if value not in COMMENT_SETTINGS:
+        ck.error(path, f"invalid comment setting '{value}'", one_of(COMMENT_SETTINGS),
+                 suggest(value, COMMENT_SETTINGS))
+        return None
+    return value
