@@ -1,0 +1,246 @@
+"""Starting instances and changing them: the one write path of perfeval.
+
+:func:`fire` follows a fixed order — the trigger exists from the current state → the
+actor holds a permitted role (unit roles only on their own unit) → data is valid and
+editable → requires/comment/guards pass → then, in ONE transaction, the versioned
+UPDATE of the instance, the hash-chained history entry, the cancellation of the old
+state's pending timers, the new state's timers and the outbox row. Any failure rolls
+the whole transaction back, so the instance, history, timers and outbox stay exactly
+as they were. Writes use SQLAlchemy Core statements: one SELECT and at most five
+statements per fire, no ORM unit of work on the hot path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Mapping
+
+from sqlalchemy import Connection, insert, select, update
+
+from workflow.roles import is_read_only
+
+from .authz import Actor, denial, usable_role
+from .calendar import WorkCalendar
+from .clock import utcnow
+from .db import Database
+from .deadlines import plan_timers
+from .exceptions import Conflict, GuardFailed, InvalidInput, InvalidTransition, NotFound
+from .fields import validate_patch
+from .hashing import GENESIS, data_hash, entry_hash
+from .models import HistoryEntry, Instance, OutboxMessage, Timer, Unit
+from .registry import compiled, latest
+from .runtime import Attempt, CompiledDefinition
+
+_i, _h = Instance.__table__, HistoryEntry.__table__
+_t, _o, _u = Timer.__table__, OutboxMessage.__table__, Unit.__table__
+_calendar = WorkCalendar()
+
+START_TRIGGER = "start"
+UPDATE_TRIGGER = "update_data"
+
+
+@dataclass(frozen=True)
+class FireResult:
+    """What a successful fire (or start, or save) changed."""
+
+    instance_id: int
+    from_state: str | None
+    to_state: str
+    version: int
+    hash: str
+
+
+def _entry(instance_id: int, seq: int, from_state: str | None, to_state: str, trigger: str,
+           actor: Actor, role: str, at: datetime, comment: str | None,
+           patch: Mapping[str, Any] | None, comp: CompiledDefinition,
+           prev_hash: str) -> dict[str, Any]:
+    entry = {"instance_id": instance_id, "seq": seq, "from_state": from_state,
+             "to_state": to_state, "trigger": trigger, "actor_id": actor.user_id,
+             "actor": actor.username, "role": role, "at": at, "comment": comment,
+             "data_hash": data_hash(patch), "definition_hash": comp.definition.content_hash,
+             "prev_hash": prev_hash}
+    entry["hash"] = entry_hash(entry)
+    entry["data_patch"] = dict(patch) if patch else None
+    entry["definition_version_id"] = comp.version_id
+    return entry
+
+
+def _enter_state(conn: Connection, comp: CompiledDefinition, instance_id: int,
+                 version: int, state: str, now: datetime) -> None:
+    """Insert the timers of ``state``'s deadline, if it has one."""
+    spec = comp.definition.deadlines.get(state)
+    if spec is None:
+        return
+    conn.execute(insert(_t), [
+        {"instance_id": instance_id, "instance_version": version, "state": state,
+         "kind": p.kind, "due_at": p.due_at, "notify": list(p.notify), "status": "pending",
+         "attempts": 0, "created_at": now} for p in plan_timers(spec, now, _calendar)])
+
+
+def _outbox(conn: Connection, comp: CompiledDefinition, instance_id: int, unit_id: int | None,
+            entry: Mapping[str, Any], kind: str) -> None:
+    conn.execute(insert(_o).values(
+        instance_id=instance_id, kind=kind, dedupe_key=f"{kind}:{instance_id}:{entry['seq']}",
+        recipients={"roles": list(comp.next_roles.get(entry["to_state"], ())),
+                    "unit_id": unit_id},
+        payload={"definition": comp.definition.key, "instance_id": instance_id,
+                 "from": entry["from_state"], "to": entry["to_state"],
+                 "trigger": entry["trigger"], "actor": entry["actor"],
+                 "comment": entry["comment"]},
+        status="pending", attempts=0, created_at=entry["at"]))
+
+
+def start_roles(comp: CompiledDefinition) -> tuple[str, ...]:
+    """Roles that may start an instance: whoever acts in the initial state, plus the
+    performance office and administrators."""
+    d = comp.definition
+    acting = comp.next_roles.get(d.initial, ()) + d.states[d.initial].editable_by
+    return tuple(r for r in dict.fromkeys(acting + ("office", "admin", "system"))
+                 if not is_read_only(r))
+
+
+def _resolve_unit(conn: Connection, unit_code: str | None, unit_id: int | None) -> int | None:
+    if unit_code is None:
+        return unit_id
+    found = conn.execute(select(_u.c.id).where(_u.c.code == unit_code)).scalar()
+    if found is None:
+        raise NotFound(f"没有单位编码 {unit_code} — no unit with code {unit_code!r}",
+                       unit=unit_code)
+    return found
+
+
+def start(db: Database, key: str, actor: Actor, *, unit_code: str | None = None,
+          unit_id: int | None = None, data: Mapping[str, Any] | None = None,
+          parent_id: int | None = None, role: str | None = None) -> FireResult:
+    """Create an instance of the newest version of definition ``key`` in its initial
+    state, with its creation history entry, timers and outbox row."""
+    comp = latest(db, key)
+    d = comp.definition
+    patch = validate_patch(d, data)
+    with db.write() as conn:
+        unit = _resolve_unit(conn, unit_code, unit_id)
+        if d.subject == "unit" and unit is None:
+            raise InvalidInput(f"{d.title.zh} 须指定单位 — {key} needs a subject unit (--unit)",
+                               definition=key)
+        if d.subject != "unit" and unit is not None:
+            raise InvalidInput(f"{key} is organisation-wide and takes no unit", definition=key)
+        allowed = start_roles(comp)
+        used = usable_role(actor, allowed, unit, role)
+        if used is None:
+            raise denial(actor, allowed, unit, START_TRIGGER, definition=key)
+        now = utcnow()
+        instance_id = conn.execute(insert(_i).values(
+            definition_version_id=comp.version_id, definition_key=key, subject_unit_id=unit,
+            parent_id=parent_id, state=d.initial, version=1, data=patch, last_hash="",
+            created_at=now, updated_at=now).returning(_i.c.id)).scalar_one()
+        entry = _entry(instance_id, 1, None, d.initial, START_TRIGGER, actor, used, now,
+                       None, patch, comp, GENESIS)
+        conn.execute(update(_i).where(_i.c.id == instance_id).values(last_hash=entry["hash"]))
+        conn.execute(insert(_h).values(**entry))
+        _enter_state(conn, comp, instance_id, 1, d.initial, now)
+        _outbox(conn, comp, instance_id, unit, entry, "started")
+    return FireResult(instance_id, None, d.initial, 1, entry["hash"])
+
+
+def _load_for_write(conn: Connection, instance_id: int, expected_version: int | None):
+    row = conn.execute(select(_i.c.definition_version_id, _i.c.subject_unit_id, _i.c.state,
+                              _i.c.version, _i.c.data, _i.c.last_hash)
+                       .where(_i.c.id == instance_id)).first()
+    if row is None:
+        raise NotFound(f"没有编号为 {instance_id} 的事项 — no instance {instance_id}",
+                       instance=instance_id)
+    if expected_version is not None and row.version != expected_version:
+        raise Conflict(f"事项已被他人修改,请刷新后重试 — instance {instance_id} is at version "
+                       f"{row.version}, not {expected_version}; reload and retry",
+                       instance=instance_id, state=row.state, version=row.version,
+                       expected_version=expected_version)
+    return row
+
+
+def _check_editable(comp: CompiledDefinition, row, actor: Actor, role: str | None,
+                    instance_id: int, action: str) -> str:
+    allowed = comp.definition.states[row.state].editable_by
+    used = usable_role(actor, allowed, row.subject_unit_id, role)
+    if used is None:
+        if not allowed:
+            raise InvalidInput(f"状态 {row.state} 下不能修改数据 — data cannot be changed in "
+                               f"state {row.state!r}", instance=instance_id, state=row.state)
+        raise denial(actor, allowed, row.subject_unit_id, action, instance=instance_id,
+                     state=row.state)
+    return used
+
+
+def _write(conn: Connection, comp: CompiledDefinition, row, instance_id: int, actor: Actor,
+           trigger: str, role: str, dest: str, comment: str | None,
+           patch: Mapping[str, Any]) -> FireResult:
+    now = utcnow()
+    seq = row.version + 1
+    entry = _entry(instance_id, seq, row.state, dest, trigger, actor, role, now, comment,
+                   patch, comp, row.last_hash)
+    values = {"state": dest, "version": seq, "last_hash": entry["hash"], "updated_at": now}
+    if patch:
+        values["data"] = {**row.data, **patch}
+    changed = conn.execute(update(_i).where(_i.c.id == instance_id, _i.c.version == row.version)
+                           .values(**values)).rowcount
+    if changed != 1:
+        raise Conflict(f"事项已被他人修改,请刷新后重试 — instance {instance_id} changed "
+                       f"concurrently; reload and retry", instance=instance_id,
+                       state=row.state, trigger=trigger, expected_version=row.version)
+    conn.execute(insert(_h).values(**entry))
+    if dest != row.state or trigger != UPDATE_TRIGGER:
+        deadlines = comp.definition.deadlines
+        if row.state in deadlines:
+            conn.execute(update(_t).where(_t.c.instance_id == instance_id,
+                                          _t.c.status == "pending").values(status="cancelled"))
+        _enter_state(conn, comp, instance_id, seq, dest, now)
+        _outbox(conn, comp, instance_id, row.subject_unit_id, entry, "transition")
+    return FireResult(instance_id, row.state, dest, seq, entry["hash"])
+
+
+def fire(db: Database, instance_id: int, trigger: str, actor: Actor, *,
+         comment: str | None = None, data: Mapping[str, Any] | None = None,
+         expected_version: int | None = None, role: str | None = None) -> FireResult:
+    """Fire ``trigger`` on instance ``instance_id`` as ``actor``; all or nothing.
+
+    Raises InvalidTransition, NotPermitted, InvalidInput, GuardFailed, Conflict or
+    NotFound (all :class:`~engine.exceptions.WorkflowError`) and then writes nothing.
+    """
+    with db.write() as conn:
+        row = _load_for_write(conn, instance_id, expected_version)
+        comp = compiled(db, row.definition_version_id)
+        context = {"instance": instance_id, "state": row.state, "trigger": trigger}
+        candidates = comp.candidates.get((row.state, trigger))
+        if not candidates:
+            possible = sorted({t for (s, t) in comp.candidates if s == row.state})
+            raise InvalidTransition(
+                f"当前状态 {row.state} 下不能执行 {trigger} — no transition {trigger!r} from "
+                f"state {row.state!r} (possible: {', '.join(possible) or 'none'})", **context)
+        if not any(usable_role(actor, t.roles, row.subject_unit_id, role) for t in candidates):
+            roles = tuple(dict.fromkeys(r for t in candidates for r in t.roles))
+            raise denial(actor, roles, row.subject_unit_id, trigger, **context)
+        patch = validate_patch(comp.definition, data)
+        if patch:
+            _check_editable(comp, row, actor, role, instance_id, trigger)
+        attempt = Attempt(actor, row.subject_unit_id, {**row.data, **patch}, comment, role)
+        dest = comp.evaluate(row.state, trigger, attempt)
+        if dest is None:
+            raise GuardFailed("不满足执行条件:" + ";".join(attempt.reasons) + " — guard refused "
+                              f"{trigger!r}", reasons=attempt.reasons, **context)
+        return _write(conn, comp, row, instance_id, actor, trigger, attempt.role, dest,
+                      comment, patch)
+
+
+def update_data(db: Database, instance_id: int, actor: Actor, data: Mapping[str, Any], *,
+                comment: str | None = None, expected_version: int | None = None,
+                role: str | None = None) -> FireResult:
+    """Save field data without changing state (recorded in history as ``update_data``)."""
+    with db.write() as conn:
+        row = _load_for_write(conn, instance_id, expected_version)
+        comp = compiled(db, row.definition_version_id)
+        patch = validate_patch(comp.definition, data)
+        used = _check_editable(comp, row, actor, role, instance_id, UPDATE_TRIGGER)
+        if not patch:
+            raise InvalidInput("没有要保存的数据 — nothing to save", instance=instance_id)
+        return _write(conn, comp, row, instance_id, actor, UPDATE_TRIGGER, used, row.state,
+                      comment, patch)

@@ -1,0 +1,140 @@
+"""Read side: instances, what an actor may do now (and why not), and history.
+
+Reads honour the same confinement as writes: unit roles see only their own unit's
+instances; organisation-wide roles (office, committee, auditor, …) see everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from .authz import Actor, can_read, denial, role_label, usable_role
+from .db import Database
+from .exceptions import NotFound, NotPermitted
+from .models import HistoryEntry, Instance, Unit
+from .registry import compiled
+
+_i, _h, _u = Instance.__table__, HistoryEntry.__table__, Unit.__table__
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    """A snapshot of one instance, with labels resolved from its definition version."""
+
+    id: int
+    definition_key: str
+    definition_version_id: int
+    definition_version: int
+    title: str
+    subject_unit_id: int | None
+    unit_code: str | None
+    unit_name: str | None
+    parent_id: int | None
+    state: str
+    state_label: str
+    final: bool
+    version: int
+    data: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (times as ISO 8601 UTC)."""
+        out = dict(self.__dict__)
+        out["created_at"] = self.created_at.isoformat() + "Z"
+        out["updated_at"] = self.updated_at.isoformat() + "Z"
+        return out
+
+
+@dataclass(frozen=True)
+class Availability:
+    """One trigger from the current state: may the actor fire it now, and if not, why."""
+
+    trigger: str
+    to_state: str
+    label: str
+    allowed: bool
+    comment_required: bool
+    roles: tuple[str, ...]
+    reasons: tuple[str, ...] = field(default=())
+
+
+def _select_instances():
+    return (select(_i, _u.c.code.label("unit_code"), _u.c.name.label("unit_name"))
+            .select_from(_i.outerjoin(_u, _u.c.id == _i.c.subject_unit_id)))
+
+
+def _view(db: Database, row) -> InstanceView:
+    comp = compiled(db, row.definition_version_id)
+    state = comp.definition.states[row.state]
+    return InstanceView(row.id, row.definition_key, row.definition_version_id, comp.version,
+                        comp.definition.title.zh, row.subject_unit_id, row.unit_code,
+                        row.unit_name, row.parent_id, row.state, state.label.zh, state.final,
+                        row.version, dict(row.data or {}), row.created_at, row.updated_at)
+
+
+def get_instance(db: Database, instance_id: int, actor: Actor | None = None) -> InstanceView:
+    """One instance; with ``actor``, raises NotPermitted outside the actor's reach."""
+    with db.read() as conn:
+        row = conn.execute(_select_instances().where(_i.c.id == instance_id)).first()
+    if row is None:
+        raise NotFound(f"没有编号为 {instance_id} 的事项 — no instance {instance_id}",
+                       instance=instance_id)
+    if actor is not None and not can_read(actor, row.subject_unit_id):
+        raise NotPermitted("单位用户只能查看本单位的事项 — unit users see only their own "
+                           "unit's instances", instance=instance_id)
+    return _view(db, row)
+
+
+def list_instances(db: Database, actor: Actor | None = None, *, key: str | None = None,
+                   unit_id: int | None = None, state: str | None = None,
+                   limit: int = 500) -> list[InstanceView]:
+    """Instances visible to ``actor``, newest first, optionally filtered."""
+    query = _select_instances().order_by(_i.c.id.desc()).limit(limit)
+    if actor is not None and not actor.is_org_wide:
+        query = query.where(_i.c.subject_unit_id == actor.unit_id)
+    if key:
+        query = query.where(_i.c.definition_key == key)
+    if unit_id is not None:
+        query = query.where(_i.c.subject_unit_id == unit_id)
+    if state:
+        query = query.where(_i.c.state == state)
+    with db.read() as conn:
+        rows = conn.execute(query).all()
+    return [_view(db, r) for r in rows]
+
+
+def available_triggers(db: Database, instance_id: int, actor: Actor) -> list[Availability]:
+    """Every trigger leaving the current state, whether ``actor`` may fire it now, and
+    the reasons when not (missing role, other unit, missing data, a guard)."""
+    view = get_instance(db, instance_id, actor)
+    comp = compiled(db, view.definition_version_id)
+    result = []
+    for spec in comp.definition.transitions_from(view.state):
+        role = usable_role(actor, spec.roles, view.subject_unit_id)
+        if role is None:
+            reasons = (denial(actor, spec.roles, view.subject_unit_id, spec.trigger).message,)
+        else:
+            reasons = tuple(comp.blocking_reasons(spec, view.state, view.data, None, role,
+                                                  check_comment=False))
+        label = spec.label.zh if spec.label else spec.trigger
+        result.append(Availability(spec.trigger, spec.dest, label, not reasons,
+                                   spec.comment_required, spec.roles, reasons))
+    return result
+
+
+def read_history(db: Database, instance_id: int, actor: Actor | None = None) -> list[dict]:
+    """The instance's history entries in sequence order, as dicts."""
+    get_instance(db, instance_id, actor)
+    with db.read() as conn:
+        rows = conn.execute(select(_h).where(_h.c.instance_id == instance_id)
+                            .order_by(_h.c.seq)).all()
+    return [dict(r._mapping) for r in rows]
+
+
+__all__ = ["InstanceView", "Availability", "get_instance", "list_instances",
+           "available_triggers", "read_history", "role_label"]

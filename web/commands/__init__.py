@@ -1,0 +1,1 @@
+"""Subcommands of the ``perfeval`` CLI, one module per concern."""
