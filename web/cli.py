@@ -8,7 +8,6 @@ distinct exit code; no command prints a traceback for bad input.
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -33,7 +32,7 @@ class PerfevalGroup(click.Group):
 
 
 def _fail(ctx: click.Context, body: dict, message: str, code: int) -> None:
-    if "--json" in sys.argv[1:]:
+    if ctx.meta.get("perfeval.json"):
         click.echo(json.dumps({"error": body}, ensure_ascii=False, default=str))
     else:
         click.secho(f"错误 error: {message}", fg="red", err=True)

@@ -21,6 +21,7 @@ def db_options(fn: Callable) -> Callable:
     @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
     @functools.wraps(fn)
     def wrapper(db_url: str | None, as_json: bool, **kwargs):
+        click.get_current_context().meta["perfeval.json"] = as_json
         db = Database(db_url)
         try:
             return fn(db=db, as_json=as_json, **kwargs)
