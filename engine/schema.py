@@ -20,15 +20,19 @@ def alembic_config() -> Config:
 
 
 def upgrade(db: Database) -> str:
-    """Bring the schema to the newest revision; return that revision id."""
+    """Bring the schema to the newest revision(s); return them, comma-separated.
+
+    Feature migrations branch from the initial schema independently (each names
+    ``0001`` as its parent), so the upgrade target is every head.
+    """
     cfg = alembic_config()
     with db.write() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
-    return ScriptDirectory.from_config(cfg).get_current_head()
+        command.upgrade(cfg, "heads")
+    return ",".join(sorted(ScriptDirectory.from_config(cfg).get_heads()))
 
 
-def current_revision(db: Database) -> str | None:
-    """The schema revision the database is at (None for an empty database)."""
+def current_revisions(db: Database) -> tuple[str, ...]:
+    """The schema revisions the database is at (empty for an empty database)."""
     with db.read() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
