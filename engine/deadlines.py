@@ -7,17 +7,24 @@ Policy (Asia/Shanghai wall clock, stored as UTC):
 - escalations fire at 09:00 on their day after the due day;
 - a reminder whose time has already passed when the state is entered is not created
   (a late reminder helps nobody); due and escalation timers are always created.
+
+The calendar arithmetic only depends on the local day the state is entered, so the
+full (unfiltered) plan is memoised per (deadline, local day, time zone, calendar); only
+the "reminder already passed" filter is applied per call. A calendar whose answers
+change must therefore be a new :class:`WorkCalendar` object (or call
+:func:`clear_plan_cache`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from workflow.spec import DeadlineSpec, Offset
 
 from .calendar import WorkCalendar
-from .clock import local_to_utc, local_today
+from .clock import local_to_utc, local_today, local_zone
 
 REMIND_HOUR = 9
 
@@ -40,7 +47,10 @@ def shift(day: date, offset: Offset, calendar: WorkCalendar, sign: int = 1) -> d
 
 def due_date(spec: DeadlineSpec, entered_at: datetime, calendar: WorkCalendar) -> date:
     """The local date the state's work is due, for an instance entering at ``entered_at``."""
-    today = local_today(entered_at)
+    return _due_on(spec, local_today(entered_at), calendar)
+
+
+def _due_on(spec: DeadlineSpec, today: date, calendar: WorkCalendar) -> date:
     if spec.due.month_day is not None:
         month, day = spec.due.month_day
         return date(today.year, month, day)
@@ -50,15 +60,27 @@ def due_date(spec: DeadlineSpec, entered_at: datetime, calendar: WorkCalendar) -
 def plan_timers(spec: DeadlineSpec, entered_at: datetime,
                 calendar: WorkCalendar) -> list[PlannedTimer]:
     """The timers for entering ``spec.state`` at ``entered_at`` (naive UTC)."""
-    due = due_date(spec, entered_at, calendar)
+    planned = _day_plan(spec, local_today(entered_at), local_zone().key, calendar)
+    return [t for t in planned if t.kind != "remind" or t.due_at > entered_at]
+
+
+def clear_plan_cache() -> None:
+    """Forget the memoised plans (after changing a calendar object's answers)."""
+    _day_plan.cache_clear()
+
+
+@lru_cache(maxsize=256)
+def _day_plan(spec: DeadlineSpec, today: date, zone: str,  # noqa: ARG001 - cache key
+              calendar: WorkCalendar) -> tuple[PlannedTimer, ...]:
+    """Every timer (past reminders included) for entering ``spec.state`` on local day
+    ``today``, sorted by due time."""
+    due = _due_on(spec, today, calendar)
     planned = [PlannedTimer("due", local_to_utc(due + timedelta(days=1)))]
     for reminder in spec.remind:
         day = due if reminder.before is None else shift(due, reminder.before, calendar, -1)
-        at = local_to_utc(day, REMIND_HOUR)
-        if at > entered_at:
-            planned.append(PlannedTimer("remind", at))
+        planned.append(PlannedTimer("remind", local_to_utc(day, REMIND_HOUR)))
     for escalation in spec.escalate:
         day = shift(due, escalation.after, calendar)
         planned.append(PlannedTimer("escalate", local_to_utc(day, REMIND_HOUR),
                                     tuple(escalation.notify)))
-    return sorted(planned, key=lambda t: t.due_at)
+    return tuple(sorted(planned, key=lambda t: t.due_at))
