@@ -2,8 +2,9 @@
 
 SQLite (the embedded default) runs in WAL mode with a busy timeout and foreign keys on;
 pysqlite's own transaction handling is switched off and the engine emits ``BEGIN``
-itself, ``BEGIN IMMEDIATE`` for write transactions so that two writers queue on the
-busy timeout instead of failing on a read-to-write upgrade. PostgreSQL (psycopg 3) is
+itself (through the dialect's ``do_begin`` hook), ``BEGIN IMMEDIATE`` for write
+transactions (:meth:`Database.write`) so that two writers queue on the busy timeout
+instead of failing on a read-to-write upgrade. PostgreSQL (psycopg 3) is
 the production database.
 """
 
@@ -19,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 SQLITE_BUSY_TIMEOUT_S = 30
+_BEGIN_IMMEDIATE = "perfeval_begin_immediate"  # flag in the pooled connection's info
 
 
 def instance_path() -> Path:
@@ -58,11 +60,16 @@ def make_engine(url: str, **kwargs) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection):
-        immediate = connection.get_execution_options().get("perfeval_write", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    def _do_begin(dbapi_connection) -> None:
+        # ``dbapi_connection`` is the pool's proxy; Database.write() flags its info.
+        immediate = dbapi_connection.info.get(_BEGIN_IMMEDIATE, False)
+        dbapi_connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
+    # This engine's dialect hook rather than a "begin" event listener: any engine-level
+    # event listener makes SQLAlchemy dispatch before/after-execute events around every
+    # statement, which cost about a fifth of a fire's time on SQLite. Errors raised
+    # here are still wrapped as sqlalchemy.exc.OperationalError by Connection.begin().
+    engine.dialect.do_begin = _do_begin
     return engine
 
 
@@ -81,8 +88,13 @@ class Database:
         """A write transaction (``BEGIN IMMEDIATE`` on SQLite): commits on success,
         rolls back on any exception."""
         with self.engine.connect() as conn:
-            conn.execution_options(perfeval_write=True)
-            with conn.begin():
+            info = conn.connection.info
+            info[_BEGIN_IMMEDIATE] = True
+            try:
+                transaction = conn.begin()
+            finally:
+                del info[_BEGIN_IMMEDIATE]
+            with transaction:
                 yield conn
 
     @contextmanager
