@@ -12,12 +12,12 @@ Persistence is entirely the engine's business (:mod:`engine.instances`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from transitions import Machine
 
 from workflow.guards import GuardContext, get_guard, is_blank
-from workflow.spec import Definition, TransitionSpec
+from workflow.spec import ChildrenCondition, Definition, TransitionSpec
 
 from .authz import Actor, usable_role
 
@@ -31,6 +31,9 @@ class Attempt:
     data: Mapping[str, Any]
     comment: str | None
     prefer_role: str | None = None
+    # ``when_children`` probe: the condition -> labels of the children not yet in its
+    # states. Only the engine's write paths that read the children set it.
+    children: Callable[[ChildrenCondition], list[str]] | None = None
     transition: TransitionSpec | None = None
     role: str | None = None
     reasons: list[str] = field(default_factory=list)
@@ -75,7 +78,7 @@ class CompiledDefinition:
             if role is None:
                 return False
             reasons = self.blocking_reasons(spec, event.state.name, attempt.data,
-                                            attempt.comment, role)
+                                            attempt.comment, role, children=attempt.children)
             if reasons:
                 attempt.reasons.extend(reasons)
                 return False
@@ -84,9 +87,15 @@ class CompiledDefinition:
         return condition
 
     def blocking_reasons(self, spec: TransitionSpec, state: str, data: Mapping[str, Any],
-                         comment: str | None, role: str, check_comment: bool = True) -> list[str]:
-        """Why ``spec`` may not fire now (requires, comment, guards); empty when it may."""
+                         comment: str | None, role: str, check_comment: bool = True,
+                         children: Callable[[ChildrenCondition], list[str]] | None = None
+                         ) -> list[str]:
+        """Why ``spec`` may not fire now (requires, comment, guards, children); empty
+        when it may. A ``when_children`` condition without a ``children`` probe is
+        refused: only a write path that has read the children may pass it."""
         reasons = []
+        if spec.when_children is not None:
+            reasons += children_reasons(spec.when_children, children)
         missing = [f for f in spec.requires if is_blank(data.get(f))]
         if missing:
             labels = "、".join(self.definition.fields[f].label.zh for f in missing)
@@ -99,6 +108,11 @@ class CompiledDefinition:
                 reasons.append(reason)
         return reasons
 
+    @property
+    def watches_children(self) -> bool:
+        """True when some transition of this definition has a ``when_children``."""
+        return any(t.when_children is not None for t in self.definition.transitions)
+
     def evaluate(self, state: str, trigger: str, attempt: Attempt) -> str | None:
         """Run the machine; return the destination state, or None when every candidate
         transition was refused (``attempt.reasons`` says why)."""
@@ -106,3 +120,17 @@ class CompiledDefinition:
         if self.machine.events[trigger].trigger(subject, attempt=attempt):
             return subject.state
         return None
+
+
+def children_reasons(cond: ChildrenCondition,
+                     children: Callable[[ChildrenCondition], list[str]] | None) -> list[str]:
+    """Why ``cond`` is not met: no probe, or the children (named) not yet in its states."""
+    if children is None:
+        return [f"须等待下级事项 {cond.definition} 全部处于 {'/'.join(cond.all_in)} "
+                f"(waits for every {cond.definition} child; use `perfeval cycle advance`)"]
+    pending = children(cond)
+    if not pending:
+        return []
+    shown = "、".join(pending[:10]) + (f" 等 {len(pending)} 个" if len(pending) > 10 else "")
+    return [f"尚有 {len(pending)} 个 {cond.definition} 未完成:{shown} "
+            f"({len(pending)} {cond.definition} children not in {', '.join(cond.all_in)})"]

@@ -74,3 +74,6 @@ def weights_total_100(ctx: GuardContext) -> str | None:
     if abs(total - 100.0) > 1e-6:
         return f"指标权重合计为 {total:g},应为 100 (weights total {total:g}, expected 100)"
     return None
+
+
+from . import evaluation_guards  # noqa: E402,F401 - registers the evaluation-year guards

@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterable
 
+from .checks.context import one_of, suggest
 from .errors import DefinitionInvalid, Diagnostic
 from .source import parse_source
 from .spec import Definition
@@ -91,7 +92,7 @@ def _check_paths(paths: Iterable[PathLike]) -> tuple[list[Definition], list[Diag
             definition, found = _check_file(file)
             problems += found
             definitions += [definition] if definition is not None else []
-    return definitions, problems + _duplicate_keys(definitions)
+    return definitions, problems + _duplicate_keys(definitions) + check_children(definitions)
 
 
 def _duplicate_keys(definitions: list[Definition]) -> list[Diagnostic]:
@@ -105,6 +106,40 @@ def _duplicate_keys(definitions: list[Definition]) -> list[Diagnostic]:
                                        f"expected a key not already used by {first[d.key].path}"))
         first.setdefault(d.key, d)
     return problems
+
+
+def check_children(definitions: list[Definition]) -> list[Diagnostic]:
+    """Resolve every ``when_children`` against the set loaded together: the child
+    definition must be among them and each ``all_in`` state one of its states."""
+    by_key = {d.key: d for d in definitions}
+    problems: list[Diagnostic] = []
+    for d in definitions:
+        for t in d.transitions:
+            if t.when_children is None:
+                continue
+            at = ("transitions", t.index, "when_children")
+            child = by_key.get(t.when_children.definition)
+            if child is None:
+                known = sorted(by_key)
+                problems.append(_located(d, at + ("definition",),
+                                         f"transitions[{t.index}].when_children.definition: "
+                                         f"unknown definition '{t.when_children.definition}'",
+                                         one_of(known), suggest(t.when_children.definition, known)))
+                continue
+            for i, state in enumerate(t.when_children.all_in):
+                if state not in child.states:
+                    problems.append(_located(
+                        d, at + ("all_in", i), f"transitions[{t.index}].when_children.all_in[{i}]: "
+                        f"'{child.key}' has no state '{state}'", one_of(list(child.states)),
+                        suggest(state, child.states)))
+    return problems
+
+
+def _located(d: Definition, path: tuple, message: str, expected: str,
+             hint: str | None) -> Diagnostic:
+    doc, _ = parse_source(d.source, d.path)
+    line, col = doc.position(path) if doc is not None else (1, 1)
+    return Diagnostic(d.path, line, col, message, expected, hint)
 
 
 def validate_paths(paths: Iterable[PathLike]) -> list[Diagnostic]:

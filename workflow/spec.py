@@ -54,6 +54,20 @@ class StateSpec:
 
 
 @dataclass(frozen=True)
+class ChildrenCondition:
+    """``when_children``: the transition needs every child instance of ``definition``
+    (started with this instance as parent) to be in one of the ``all_in`` states.
+
+    A transition with this condition whose ``roles`` include ``system`` is fired by the
+    engine itself when the last such child arrives; the others are fired by people.
+    No children at all satisfies the condition.
+    """
+
+    definition: str
+    all_in: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class TransitionSpec:
     """One declared transition; ``sources`` is always a tuple of state names.
 
@@ -70,6 +84,7 @@ class TransitionSpec:
     guards: tuple[str, ...] = ()
     label: Label | None = None
     index: int = 0  # position in the YAML ``transitions`` list
+    when_children: ChildrenCondition | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +101,7 @@ class Due:
 
     month_day: tuple[int, int] | None = None  # ("03-31" -> (3, 31))
     offset: Offset | None = None
+    on_holiday: str = "next_working_day"  # | "previous_working_day" | "keep"
 
 
 @dataclass(frozen=True)
@@ -97,10 +113,12 @@ class Reminder:
 
 @dataclass(frozen=True)
 class Escalation:
-    """An escalation ``after`` the due time, notifying ``notify`` roles."""
+    """An escalation ``after`` the due time, notifying ``notify`` roles and, with
+    ``fire``, firing that trigger as the system actor."""
 
     after: Offset
     notify: tuple[str, ...] = ()
+    fire: str | None = None
 
 
 @dataclass(frozen=True)
@@ -166,7 +184,10 @@ class Definition:
             "transitions": [
                 {"trigger": t.trigger, "from": list(t.sources), "to": t.dest,
                  "roles": list(t.roles), "requires": list(t.requires),
-                 "comment_required": t.comment_required, "guards": list(t.guards)}
+                 "comment_required": t.comment_required, "guards": list(t.guards),
+                 **({"when_children": {"definition": t.when_children.definition,
+                                       "all_in": list(t.when_children.all_in)}}
+                    if t.when_children else {})}
                 for t in self.transitions
             ],
             "fields": {n: {"type": f.type, "label": {"zh": f.label.zh, "en": f.label.en},

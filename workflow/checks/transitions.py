@@ -6,16 +6,18 @@ from typing import Any, Sequence
 
 from ..guards import known_guards
 from ..source import Path
-from ..spec import TransitionSpec
+from ..spec import ChildrenCondition, TransitionSpec
 from .context import Checker, one_of, suggest
 from .roles import role_list
 from .values import identifier, keys, label, mapping, reference, sequence, unique, wrong_type
 
 TRANSITION_KEYS = ("trigger", "from", "source", "to", "roles", "requires", "comment", "guards",
-                   "label")
+                   "label", "when_children")
+CHILDREN_KEYS = ("definition", "all_in")
 # Names the engine or the transitions library already uses on a model or machine.
 RESERVED_TRIGGERS = frozenset({"trigger", "update_data", "start", "fire", "may_trigger",
-                               "get_triggers", "set_state", "state", "status"})
+                               "get_triggers", "set_state", "state", "status",
+                               "extend_deadline", "pause_deadline", "resume_deadline"})
 # transitions generates to_<state>, is_<state> and may_<trigger> helpers.
 RESERVED_PREFIXES = ("to_", "is_", "may_")
 COMMENT_SETTINGS = ("required", "optional")
@@ -51,11 +53,36 @@ def _transition(ck: Checker, path: Path, index: int, value: Any) -> TransitionSp
     guards = _names(ck, path + ("guards",), body.get("guards", []), "guard", known_guards())
     comment = _comment(ck, path + ("comment",), body["comment"]) if "comment" in body else None
     title = label(ck, path + ("label",), body["label"]) if "label" in body else None
+    children = (_children(ck, path + ("when_children",), body["when_children"])
+                if "when_children" in body else None)
     if not sources or dest is None:
         ck.graph_ok = False
         return None
     return TransitionSpec(trigger or str(body.get("trigger")), sources, dest, roles, requires,
-                          comment == "required", guards, title, index)
+                          comment == "required", guards, title, index, children)
+
+
+def _children(ck: Checker, path: Path, value: Any) -> ChildrenCondition | None:
+    """``when_children: {definition: KEY, all_in: [STATE, ...]}``.
+
+    The child definition and its states live in another file, so here they are checked
+    as names only; :func:`workflow.loader.check_children` resolves them across a set.
+    """
+    body = mapping(ck, path, value, "{definition: KEY, all_in: [STATE, ...]}")
+    if body is None or not keys(ck, path, body, CHILDREN_KEYS, CHILDREN_KEYS):
+        return None
+    key = identifier(ck, path + ("definition",), body["definition"], "definition")
+    items = sequence(ck, path + ("all_in",), body["all_in"], "a list of the child's state names",
+                     non_empty=True)
+    states: list[str] = []
+    seen: set[str] = set()
+    for i, item in enumerate(items or ()):
+        name = identifier(ck, path + ("all_in", i), item, "state")
+        if name is not None and unique(ck, path + ("all_in",), i, name, seen, "state"):
+            states.append(name)
+    if key is None or not items or len(states) != len(items):
+        return None
+    return ChildrenCondition(key, tuple(states))
 
 
 def _trigger(ck: Checker, path: Path, value: Any) -> str | None:
