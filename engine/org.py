@@ -61,11 +61,14 @@ def read_table(path: Path) -> list[list[str]]:
         from openpyxl import load_workbook
 
         try:
-            sheet = load_workbook(path, read_only=True, data_only=True).worksheets[0]
+            book = load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many types for a broken file
             raise InvalidInput(f"无法读取 Excel 文件 {path}: {exc}") from exc
-        return [["" if v is None else str(v).strip() for v in row]
-                for row in sheet.iter_rows(values_only=True)]
+        try:  # a read-only workbook keeps its file open until closed
+            return [["" if v is None else str(v).strip() for v in row]
+                    for row in book.worksheets[0].iter_rows(values_only=True)]
+        finally:
+            book.close()
     if suffix != ".csv":
         raise InvalidInput(f"不支持的文件类型 {suffix or '(none)'} — expected .csv or .xlsx")
     raw = path.read_bytes()
