@@ -8,10 +8,10 @@ refuses them too.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer,
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer,
                         String, Text, UniqueConstraint, event)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -119,7 +119,16 @@ class HistoryEntry(Base):
 
 
 class Timer(Base):
-    """A deadline timer row (reminder, due, escalation); the scheduler sweeps due rows."""
+    """A deadline timer row (reminder, due, escalation); the scheduler sweeps due rows.
+
+    ``status``: ``pending`` (waiting for ``due_at``), ``paused`` (deadline clock
+    stopped), ``done`` (took effect: ``outcome`` says how), ``collapsed`` (a passed
+    reminder folded into a later notice), ``cancelled`` (state left, or replaced by a
+    recomputation), ``failed`` (gave up after too many attempts). The time columns
+    (0002) keep what a recomputation needs: when the state was entered, the extensions
+    and pauses applied since (``adjustments``), the calendar version used, and the
+    first year without official calendar data the deadline depends on.
+    """
 
     __tablename__ = "timers"
     __table_args__ = (Index("ix_timers_status_due", "status", "due_at"),
@@ -136,6 +145,53 @@ class Timer(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    slot: Mapped[str | None] = mapped_column(String(16))  # due | remind:N | escalate:N
+    entered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    adjustments: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonType)
+    fire_trigger: Mapped[str | None] = mapped_column(String(64))
+    calendar_version: Mapped[str | None] = mapped_column(String(16))
+    uncovered_year: Mapped[int | None] = mapped_column(Integer)
+    paused_at: Mapped[datetime | None] = mapped_column(DateTime)
+    retry_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    fired_at: Mapped[datetime | None] = mapped_column(DateTime)
+    outcome: Mapped[str | None] = mapped_column(String(64))
+
+
+class CalendarOverride(Base):
+    """One day whose working status an administrator set (from the State Council's
+    yearly notice or a local notice); it beats the holiday library."""
+
+    __tablename__ = "calendar_overrides"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    working: Mapped[bool] = mapped_column(Boolean)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    source: Mapped[str] = mapped_column(String(200), default="")
+    imported_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CalendarYear(Base):
+    """A year an imported notice declared complete (official data beyond the library)."""
+
+    __tablename__ = "calendar_years"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    source: Mapped[str] = mapped_column(String(200), default="")
+    imported_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SchedulerHeartbeat(Base):
+    """One scheduler process: when it started, last beat and sweep, what it did."""
+
+    __tablename__ = "scheduler_heartbeats"
+    worker: Mapped[str] = mapped_column(String(100), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    beat_at: Mapped[datetime] = mapped_column(DateTime)
+    interval_s: Mapped[int] = mapped_column(Integer)
+    sweeps: Mapped[int] = mapped_column(Integer, default=0)
+    last_report: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class OutboxMessage(Base):
