@@ -8,13 +8,32 @@ Stored times are naive UTC datetimes; calendar dates and displayed times are in
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime, timezone
+from typing import Iterator
 from zoneinfo import ZoneInfo
+
+_pinned: ContextVar[datetime | None] = ContextVar("perfeval_pinned_clock", default=None)
 
 
 def utcnow() -> datetime:
     """The current time as a naive UTC datetime (what the database stores)."""
+    pinned = _pinned.get()
+    if pinned is not None:
+        return pinned
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+@contextmanager
+def pinned(moment: datetime) -> Iterator[datetime]:
+    """Make :func:`utcnow` answer ``moment`` (naive UTC) in this context — for
+    ``perfeval simulate``, which replays a year on a throwaway database."""
+    token = _pinned.set(moment)
+    try:
+        yield moment
+    finally:
+        _pinned.reset(token)
 
 
 def local_zone() -> ZoneInfo:

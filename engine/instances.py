@@ -26,10 +26,10 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from workflow.roles import is_read_only
 
 from .authz import Actor, denial, usable_role
-from .calendar import WorkCalendar
+from .calendar import calendar_for
 from .clock import utcnow
 from .db import Database
-from .deadlines import plan_timers
+from .deadlines import cycle_year, timer_rows
 from .exceptions import Conflict, GuardFailed, InvalidInput, InvalidTransition, NotFound
 from .fields import validate_patch
 from .hashing import GENESIS, data_hash, entry_hash
@@ -39,7 +39,6 @@ from .runtime import Attempt, CompiledDefinition
 
 _i, _h = Instance.__table__, HistoryEntry.__table__
 _t, _o, _u = Timer.__table__, OutboxMessage.__table__, Unit.__table__
-_calendar = WorkCalendar()
 
 # Prebuilt statements of the write path (see the module docstring).
 _SELECT_FOR_WRITE = select(_i.c.definition_version_id, _i.c.subject_unit_id, _i.c.state,
@@ -51,7 +50,8 @@ _UPDATE_VERSIONED = update(_i).where(_i.c.id == bindparam("w_id"),
     updated_at=bindparam("w_at"))
 _UPDATE_VERSIONED_DATA = _UPDATE_VERSIONED.values(data=bindparam("w_data"))
 _CANCEL_TIMERS = update(_t).where(_t.c.instance_id == bindparam("w_id"),
-                                  _t.c.status == "pending").values(status="cancelled")
+                                  _t.c.status.in_(("pending", "paused"))
+                                  ).values(status="cancelled")
 _INSERT_HISTORY = insert(_h)
 _INSERT_TIMERS = insert(_t)
 _INSERT_OUTBOX = insert(_o)
@@ -62,6 +62,10 @@ _SET_LAST_HASH = update(_i).where(_i.c.id == bindparam("w_id")).values(
 
 START_TRIGGER = "start"
 UPDATE_TRIGGER = "update_data"
+#: Same-state history entries that neither re-enter the state (timers) nor write a
+#: transition outbox row: saving data, and the deadline changes of engine.extensions.
+QUIET_TRIGGERS = frozenset({UPDATE_TRIGGER, "extend_deadline", "pause_deadline",
+                            "resume_deadline"})
 
 
 @dataclass(frozen=True)
@@ -90,16 +94,17 @@ def _entry(instance_id: int, seq: int, from_state: str | None, to_state: str, tr
     return entry
 
 
-def _enter_state(conn: Connection, comp: CompiledDefinition, instance_id: int,
-                 version: int, state: str, now: datetime) -> None:
-    """Insert the timers of ``state``'s deadline, if it has one."""
+def _enter_state(conn: Connection, db: Database, comp: CompiledDefinition, instance_id: int,
+                 version: int, state: str, now: datetime,
+                 data: Mapping[str, Any] | None) -> None:
+    """Insert the timers of ``state``'s deadline, if it has one (with ``db``'s calendar;
+    a date deadline is in the cycle's ``year`` from ``data``)."""
     spec = comp.definition.deadlines.get(state)
     if spec is None:
         return
-    conn.execute(_INSERT_TIMERS, [
-        {"instance_id": instance_id, "instance_version": version, "state": state,
-         "kind": p.kind, "due_at": p.due_at, "notify": list(p.notify), "status": "pending",
-         "attempts": 0, "created_at": now} for p in plan_timers(spec, now, _calendar)])
+    conn.execute(_INSERT_TIMERS, timer_rows(
+        spec, instance_id=instance_id, version=version, entered_at=now, now=now,
+        calendar=calendar_for(db), year=cycle_year(data)))
 
 
 def _outbox(conn: Connection, comp: CompiledDefinition, instance_id: int, unit_id: int | None,
@@ -164,7 +169,7 @@ def start(db: Database, key: str, actor: Actor, *, unit_code: str | None = None,
                        None, patch, comp, GENESIS)
         conn.execute(_SET_LAST_HASH, {"w_id": instance_id, "w_hash": entry["hash"]})
         conn.execute(_INSERT_HISTORY, entry)
-        _enter_state(conn, comp, instance_id, 1, d.initial, now)
+        _enter_state(conn, db, comp, instance_id, 1, d.initial, now, patch)
         _outbox(conn, comp, instance_id, unit, entry, "started")
     return FireResult(instance_id, None, d.initial, 1, entry["hash"])
 
@@ -197,7 +202,10 @@ def _check_editable(comp: CompiledDefinition, row, actor: Actor, role: str | Non
 
 def _write(conn: Connection, comp: CompiledDefinition, row, instance_id: int, actor: Actor,
            trigger: str, role: str, dest: str, comment: str | None,
-           patch: Mapping[str, Any]) -> FireResult:
+           patch: Mapping[str, Any], db: Database | None = None) -> FireResult:
+    """The versioned UPDATE, the history entry and — unless ``trigger`` is one of
+    :data:`QUIET_TRIGGERS` — the old state's timers cancelled, the new state's timers
+    (``db`` gives the calendar) and the outbox row."""
     now = utcnow()
     seq = row.version + 1
     entry = _entry(instance_id, seq, row.state, dest, trigger, actor, role, now, comment,
@@ -213,11 +221,11 @@ def _write(conn: Connection, comp: CompiledDefinition, row, instance_id: int, ac
                        f"concurrently; reload and retry", instance=instance_id,
                        state=row.state, trigger=trigger, expected_version=row.version)
     conn.execute(_INSERT_HISTORY, entry)
-    if dest != row.state or trigger != UPDATE_TRIGGER:
+    if dest != row.state or trigger not in QUIET_TRIGGERS:
         deadlines = comp.definition.deadlines
         if row.state in deadlines:
             conn.execute(_CANCEL_TIMERS, {"w_id": instance_id})
-        _enter_state(conn, comp, instance_id, seq, dest, now)
+        _enter_state(conn, db, comp, instance_id, seq, dest, now, params.get("w_data", row.data))
         _outbox(conn, comp, instance_id, row.subject_unit_id, entry, "transition")
     return FireResult(instance_id, row.state, dest, seq, entry["hash"])
 
@@ -231,28 +239,38 @@ def fire(db: Database, instance_id: int, trigger: str, actor: Actor, *,
     NotFound (all :class:`~engine.exceptions.WorkflowError`) and then writes nothing.
     """
     with db.write() as conn:
-        row = _load_for_write(conn, instance_id, expected_version)
-        comp = compiled(db, row.definition_version_id)
-        context = {"instance": instance_id, "state": row.state, "trigger": trigger}
-        candidates = comp.candidates.get((row.state, trigger))
-        if not candidates:
-            possible = sorted({t for (s, t) in comp.candidates if s == row.state})
-            raise InvalidTransition(
-                f"当前状态 {row.state} 下不能执行 {trigger} — no transition {trigger!r} from "
-                f"state {row.state!r} (possible: {', '.join(possible) or 'none'})", **context)
-        if not any(usable_role(actor, t.roles, row.subject_unit_id, role) for t in candidates):
-            roles = tuple(dict.fromkeys(r for t in candidates for r in t.roles))
-            raise denial(actor, roles, row.subject_unit_id, trigger, **context)
-        patch = validate_patch(comp.definition, data)
-        if patch:
-            _check_editable(comp, row, actor, role, instance_id, trigger)
-        attempt = Attempt(actor, row.subject_unit_id, {**row.data, **patch}, comment, role)
-        dest = comp.evaluate(row.state, trigger, attempt)
-        if dest is None:
-            raise GuardFailed("不满足执行条件:" + ";".join(attempt.reasons) + " — guard refused "
-                              f"{trigger!r}", reasons=attempt.reasons, **context)
-        return _write(conn, comp, row, instance_id, actor, trigger, attempt.role, dest,
-                      comment, patch)
+        return fire_on(conn, db, instance_id, trigger, actor, comment=comment, data=data,
+                       expected_version=expected_version, role=role)
+
+
+def fire_on(conn: Connection, db: Database, instance_id: int, trigger: str, actor: Actor, *,
+            comment: str | None = None, data: Mapping[str, Any] | None = None,
+            expected_version: int | None = None, role: str | None = None) -> FireResult:
+    """:func:`fire` inside the caller's write transaction on ``conn`` — the timer sweep
+    fires escalations this way, so that claiming the timer and its effect commit
+    together. The caller commits or rolls back."""
+    row = _load_for_write(conn, instance_id, expected_version)
+    comp = compiled(db, row.definition_version_id)
+    context = {"instance": instance_id, "state": row.state, "trigger": trigger}
+    candidates = comp.candidates.get((row.state, trigger))
+    if not candidates:
+        possible = sorted({t for (s, t) in comp.candidates if s == row.state})
+        raise InvalidTransition(
+            f"当前状态 {row.state} 下不能执行 {trigger} — no transition {trigger!r} from "
+            f"state {row.state!r} (possible: {', '.join(possible) or 'none'})", **context)
+    if not any(usable_role(actor, t.roles, row.subject_unit_id, role) for t in candidates):
+        roles = tuple(dict.fromkeys(r for t in candidates for r in t.roles))
+        raise denial(actor, roles, row.subject_unit_id, trigger, **context)
+    patch = validate_patch(comp.definition, data)
+    if patch:
+        _check_editable(comp, row, actor, role, instance_id, trigger)
+    attempt = Attempt(actor, row.subject_unit_id, {**row.data, **patch}, comment, role)
+    dest = comp.evaluate(row.state, trigger, attempt)
+    if dest is None:
+        raise GuardFailed("不满足执行条件:" + ";".join(attempt.reasons) + " — guard refused "
+                          f"{trigger!r}", reasons=attempt.reasons, **context)
+    return _write(conn, comp, row, instance_id, actor, trigger, attempt.role, dest,
+                  comment, patch, db)
 
 
 def update_data(db: Database, instance_id: int, actor: Actor, data: Mapping[str, Any], *,

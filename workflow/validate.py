@@ -45,7 +45,7 @@ def validate_document(doc: SourceDocument) -> tuple[Definition | None, list[Diag
     initial = check_initial(ck, data["initial"]) if "initial" in data else None
     ck.graph_ok = ck.graph_ok and "transitions" in data
     transitions = check_transitions(ck, data["transitions"]) if "transitions" in data else ()
-    deadlines = check_deadlines(ck, data.get("deadlines"))
+    deadlines = check_deadlines(ck, data.get("deadlines"), transitions)
     check_graph(ck, initial, transitions)
     if ck.diagnostics:
         return None, ck.diagnostics

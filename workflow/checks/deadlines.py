@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import calendar
 import re
+from functools import partial
 from typing import Any
 
 from ..source import Path
-from ..spec import DeadlineSpec, Due, Escalation, Offset, Reminder
-from .context import Checker
+from ..spec import DeadlineSpec, Due, Escalation, Offset, Reminder, TransitionSpec
+from .context import Checker, suggest
 from .roles import role_list
 from .values import keys, mapping, reference, sequence, whole_number, wrong_type
 
 DEADLINE_KEYS = ("due", "remind", "escalate")
 DUE_KEYS = ("date", "days", "working_days")
+HOLIDAY_POLICIES = ("next_working_day", "previous_working_day", "keep")
 OFFSET_UNITS = ("days", "working_days")
 MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
 MONTH_DAY_RULE = 'expected a month and day as "MM-DD", e.g. "03-31"'
 
 
-def check_deadlines(ck: Checker, value: Any) -> dict[str, DeadlineSpec]:
-    """Validate ``deadlines:`` (optional; state -> deadline) and return the specs."""
+def check_deadlines(ck: Checker, value: Any,
+                    transitions: tuple[TransitionSpec, ...] = ()) -> dict[str, DeadlineSpec]:
+    """Validate ``deadlines:`` (optional; state -> deadline) and return the specs.
+
+    ``transitions`` lets an escalation's ``fire`` be checked: it must name a trigger
+    that leaves the deadline's state and that the ``system`` role may fire."""
     path: Path = ("deadlines",)
     if value is None:
         return {}
@@ -31,20 +37,22 @@ def check_deadlines(ck: Checker, value: Any) -> dict[str, DeadlineSpec]:
             ck.error(path, f"deadline on final state '{state}'",
                      "expected a state where work is pending: a final state never falls due",
                      key=state)
-        spec = _deadline(ck, path + (state,), state, body)
+        spec = _deadline(ck, path + (state,), state, body, transitions)
         if spec is not None:
             specs[state] = spec
     return specs
 
 
-def _deadline(ck: Checker, path: Path, state: str, value: Any) -> DeadlineSpec | None:
+def _deadline(ck: Checker, path: Path, state: str, value: Any,
+              transitions: tuple[TransitionSpec, ...] = ()) -> DeadlineSpec | None:
     body = mapping(ck, path, value, "a deadline {due: ..., remind: [...], escalate: [...]}")
     if body is None:
         return None
     keys(ck, path, body, DEADLINE_KEYS, ("due",))
     due = _due(ck, path + ("due",), body["due"]) if "due" in body else None
     remind = _items(ck, path + ("remind",), body.get("remind"), _reminder, "reminders")
-    escalate = _items(ck, path + ("escalate",), body.get("escalate"), _escalation, "escalations")
+    escalate = _items(ck, path + ("escalate",), body.get("escalate"),
+                      partial(_escalation, state=state, transitions=transitions), "escalations")
     if due is None or remind is None or escalate is None:
         return None
     return DeadlineSpec(state, due, remind, escalate)
@@ -76,16 +84,21 @@ def _one_key(ck: Checker, path: Path, body: dict, choices: tuple[str, ...], what
 
 def _due(ck: Checker, path: Path, value: Any) -> Due | None:
     body = mapping(ck, path, value, "{date: MM-DD}, {days: N} or {working_days: N}")
-    if body is None or not keys(ck, path, body, DUE_KEYS):
+    if body is None or not keys(ck, path, body, DUE_KEYS + ("on_holiday",)):
         return None
     key = _one_key(ck, path, body, DUE_KEYS, "due")
     if key is None:
         return None
+    policy = body.get("on_holiday", HOLIDAY_POLICIES[0])
+    if policy not in HOLIDAY_POLICIES:
+        ck.error(path + ("on_holiday",), f"invalid holiday policy {policy!r}",
+                 f"expected one of: {', '.join(HOLIDAY_POLICIES)}")
+        return None
     if key == "date":
         month_day = _month_day(ck, path + ("date",), body["date"])
-        return Due(month_day=month_day) if month_day else None
+        return Due(month_day=month_day, on_holiday=policy) if month_day else None
     amount = whole_number(ck, path + (key,), body[key], minimum=1)
-    return Due(offset=Offset(amount, key)) if amount is not None else None
+    return Due(offset=Offset(amount, key), on_holiday=policy) if amount is not None else None
 
 
 def _month_day(ck: Checker, path: Path, value: Any) -> tuple[int, int] | None:
@@ -137,14 +150,39 @@ def _reminder(ck: Checker, path: Path, value: Any) -> Reminder | None:
     return Reminder() if key else None
 
 
-def _escalation(ck: Checker, path: Path, value: Any) -> Escalation | None:
-    body = mapping(ck, path, value, "an escalation {after: {...}, notify: [...]}")
+def _escalation(ck: Checker, path: Path, value: Any, *, state: str = "",
+                transitions: tuple[TransitionSpec, ...] = ()) -> Escalation | None:
+    body = mapping(ck, path, value, "an escalation {after: {...}, notify: [...], fire: trigger}")
     if body is None:
         return None
-    keys(ck, path, body, ("after", "notify"), ("after",))
+    keys(ck, path, body, ("after", "notify", "fire"), ("after",))
     after = _offset(ck, path + ("after",), body["after"]) if "after" in body else None
     before = len(ck.diagnostics)
     notify = role_list(ck, path + ("notify",), body.get("notify", []), None)
+    fire = _fire(ck, path + ("fire",), body["fire"], state, transitions) if "fire" in body else None
     if after is None or len(ck.diagnostics) > before:
         return None
-    return Escalation(after, notify)
+    return Escalation(after, notify, fire)
+
+
+def _fire(ck: Checker, path: Path, value: Any, state: str,
+          transitions: tuple[TransitionSpec, ...]) -> str | None:
+    """A trigger leaving ``state`` that the ``system`` role may fire."""
+    if not isinstance(value, str):
+        wrong_type(ck, path, value, "a trigger name")
+        return None
+    leaving = [t for t in transitions if state in t.sources]
+    if not transitions:
+        return value  # the transitions were unusable; reported elsewhere
+    if not any(t.trigger == value for t in leaving):
+        triggers = sorted({t.trigger for t in leaving})
+        hint = suggest(value, triggers)
+        ck.error(path, f"no transition '{value}' leaves state '{state}'",
+                 f"expected one of: {', '.join(triggers) or '(none)'}",
+                 f"did you mean '{hint}'?" if hint else None)
+        return None
+    if not any(t.trigger == value and "system" in t.roles for t in leaving):
+        ck.error(path, f"escalation fires '{value}' but its transition does not allow the "
+                 "system role", "expected 'system' in that transition's roles")
+        return None
+    return value
