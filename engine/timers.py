@@ -1,0 +1,304 @@
+"""The timer sweep: every due timer row takes effect exactly once.
+
+:func:`sweep` claims due timers in batches, each batch in one write transaction:
+
+- PostgreSQL: ``SELECT … WHERE status='pending' AND due_at <= :now ORDER BY due_at
+  LIMIT n FOR UPDATE SKIP LOCKED`` — concurrent sweepers take disjoint rows;
+- SQLite: a conditional ``UPDATE timers SET status='claimed' WHERE id IN (SELECT …)
+  AND status='pending' RETURNING …`` inside ``BEGIN IMMEDIATE``.
+
+Both use the ``(status, due_at)`` index, so a sweep's cost follows the due timers, not
+the pending ones. Each claimed timer is then handled in a SAVEPOINT of the same
+transaction: re-checked (its instance must still be in the timer's state, its
+calendar version current), its effect written — an outbox event (``remind``, ``due``,
+``escalate``; ``dedupe_key = "timer:<id>"``) and, for an escalation with ``fire``,
+:func:`engine.instances.fire_on` as :meth:`Actor.system` — and the timer marked
+``done``. The claim and the effect commit together, so a sweeper killed at any point
+leaves either both or neither; the unique dedupe key backs that up.
+
+A timer whose handling raises is rolled back to its savepoint, logged, its
+``attempts`` incremented and ``retry_at`` pushed back (exponential, capped); after
+:data:`MAX_ATTEMPTS` it is ``failed``. It never stops the sweep.
+
+Catch-up: a reminder is *collapsed* (no notice) when a later reminder or the due
+notice of the same state entry is also due, so downtime yields one notice, not a burst.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .authz import Actor
+from .calendar import WorkCalendar, calendar_for
+from .clock import local_today, utcnow
+from .db import Database
+from .deadlines import TimePolicy, at_local, cycle_year, deadline_plan
+from .hashing import format_time
+from .instances import fire_on
+from .models import Instance, OutboxMessage, Timer
+from .registry import compiled
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+RETRY_BASE = timedelta(minutes=1)
+RETRY_CAP = timedelta(hours=6)
+BATCH = 100
+TIMER_KINDS = ("remind", "due", "escalate")
+
+_t, _i, _o = Timer.__table__, Instance.__table__, OutboxMessage.__table__
+_COLUMNS = (_t.c.id, _t.c.instance_id, _t.c.state, _t.c.kind, _t.c.slot, _t.c.due_at,
+            _t.c.notify, _t.c.fire_trigger, _t.c.attempts, _t.c.entered_at, _t.c.due_date,
+            _t.c.adjustments, _t.c.calendar_version, _t.c.uncovered_year)
+_DUE = and_(_t.c.status == "pending", _t.c.due_at <= bindparam("now"),
+            or_(_t.c.retry_at.is_(None), _t.c.retry_at <= bindparam("now")))
+_CLAIM_PG = (select(*_COLUMNS).where(_DUE).order_by(_t.c.due_at).limit(bindparam("n"))
+             .with_for_update(skip_locked=True))
+_CLAIM_SQLITE = (update(_t).where(_t.c.id.in_(select(_t.c.id).where(_DUE).order_by(_t.c.due_at)
+                                              .limit(bindparam("n")).scalar_subquery()),
+                                  _t.c.status == "pending")
+                 .values(status="claimed", claimed_by=bindparam("worker"),
+                         claimed_at=bindparam("now")).returning(*_COLUMNS))
+_RECHECK = select(_t.c.status, _i.c.state, _i.c.definition_version_id, _i.c.definition_key,
+                  _i.c.subject_unit_id, _i.c.data).select_from(
+    _t.join(_i, _i.c.id == _t.c.instance_id)).where(_t.c.id == bindparam("tid"))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the sweep did with one timer."""
+
+    timer_id: int
+    instance_id: int
+    kind: str
+    state: str
+    outcome: str  # notified | fired:<trigger> | collapsed | stale | rescheduled | retry | failed
+    error: str | None = None
+
+
+@dataclass
+class SweepReport:
+    """What one :func:`sweep` did, timer by timer."""
+
+    now: datetime
+    worker: str
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, prefix: str) -> int:
+        """How many outcomes start with ``prefix`` (``"fired"`` counts every trigger)."""
+        return sum(o.outcome.startswith(prefix) for o in self.outcomes)
+
+    def summary(self) -> dict[str, Any]:
+        """Counts per outcome kind, for logs, heartbeats and ``--json``."""
+        keys = ("notified", "fired", "collapsed", "stale", "rescheduled", "retry", "failed")
+        return {"now": format_time(self.now), "worker": self.worker,
+                "claimed": len(self.outcomes), **{k: self.count(k) for k in keys}}
+
+
+def worker_name() -> str:
+    """``host:pid`` of this process (``claimed_by``, heartbeat key)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def sweep(db: Database, now: datetime | None = None, *, worker: str | None = None,
+          batch: int = BATCH, limit: int | None = None,
+          stop: threading.Event | None = None) -> SweepReport:
+    """Make every timer due at ``now`` (default: the clock) take effect; return what
+    happened. Safe with any number of concurrent sweepers; ``stop`` ends it between
+    batches; ``limit`` caps the timers claimed (tests, benchmarks)."""
+    now = now or utcnow()
+    report = SweepReport(now, worker or worker_name())
+    while not (stop and stop.is_set()):
+        size = batch if limit is None else min(batch, limit - len(report.outcomes))
+        if size <= 0 or not _sweep_batch(db, now, report, size):
+            break
+    if report.outcomes:
+        log.info("sweep %s", report.summary())
+    return report
+
+
+def _sweep_batch(db: Database, now: datetime, report: SweepReport, size: int) -> int:
+    calendar = calendar_for(db)
+    policy = TimePolicy.from_env()
+    with db.write() as conn:
+        params = {"now": now, "n": size, "worker": report.worker}
+        if db.dialect == "postgresql":
+            rows = conn.execute(_CLAIM_PG, params).all()
+        else:
+            rows = conn.execute(_CLAIM_SQLITE, params).all()
+        for timer in sorted(rows, key=lambda r: (r.due_at, r.id)):
+            report.outcomes.append(_handle(conn, db, timer, now, report.worker, calendar,
+                                           policy))
+    return len(rows)
+
+
+def _handle(conn: Connection, db: Database, timer, now: datetime, worker: str,
+            calendar: WorkCalendar, policy: TimePolicy) -> Outcome:
+    """One claimed timer, in a savepoint; failures become a retry, never an exception."""
+    savepoint = conn.begin_nested()
+    try:
+        outcome = _effect(conn, db, timer, now, worker, calendar, policy)
+        savepoint.commit()
+        return Outcome(timer.id, timer.instance_id, timer.kind, timer.state, outcome)
+    except Exception as exc:  # noqa: BLE001 - a broken timer must not stop the sweep
+        savepoint.rollback()
+        attempts = timer.attempts + 1
+        failed = attempts >= MAX_ATTEMPTS
+        delay = min(RETRY_BASE * 2 ** (attempts - 1), RETRY_CAP)
+        log.exception("timer %s (%s of instance %s) failed, attempt %d%s", timer.id,
+                      timer.kind, timer.instance_id, attempts, " — giving up" if failed else "")
+        conn.execute(update(_t).where(_t.c.id == timer.id).values(
+            status="failed" if failed else "pending", attempts=attempts,
+            retry_at=now + delay, last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            claimed_by=worker, claimed_at=now))
+        return Outcome(timer.id, timer.instance_id, timer.kind, timer.state,
+                       "failed" if failed else "retry", f"{type(exc).__name__}: {exc}")
+
+
+def _finish(conn: Connection, timer, status: str, outcome: str, now: datetime,
+            worker: str) -> str:
+    conn.execute(update(_t).where(_t.c.id == timer.id).values(
+        status=status, outcome=outcome, fired_at=now, claimed_by=worker, claimed_at=now,
+        retry_at=None))
+    return outcome
+
+
+def _effect(conn: Connection, db: Database, timer, now: datetime, worker: str,
+            calendar: WorkCalendar, policy: TimePolicy) -> str:
+    inst = conn.execute(_RECHECK, {"tid": timer.id}).first()
+    if inst.status not in ("pending", "claimed") or inst.state != timer.state:
+        return _finish(conn, timer, "cancelled", "stale", now, worker)
+    if timer.calendar_version != calendar.version and timer.slot and timer.entered_at:
+        moved = recalc_entry(conn, db, timer.instance_id, timer.state, timer.entered_at,
+                             calendar, policy, inst)
+        new_due = moved.get(timer.id)
+        if new_due is not None and new_due > now:
+            conn.execute(update(_t).where(_t.c.id == timer.id).values(status="pending"))
+            return "rescheduled"
+    if timer.kind == "remind" and _superseded(conn, timer, now):
+        return _finish(conn, timer, "collapsed", "collapsed", now, worker)
+    comp = compiled(db, inst.definition_version_id)
+    _notify(conn, comp, timer, inst, now, calendar, policy)
+    outcome = "notified"
+    if timer.kind == "escalate" and timer.fire_trigger:
+        fire_on(conn, db, timer.instance_id, timer.fire_trigger, Actor.system(),
+                comment=f"逾期自动处理 — deadline escalation (timer {timer.id})")
+        outcome = f"fired:{timer.fire_trigger}"
+    return _finish(conn, timer, "done", outcome, now, worker)
+
+
+def _superseded(conn: Connection, timer, now: datetime) -> bool:
+    """True when a later reminder or the due notice of the same entry is due too (or
+    already went out): this passed reminder folds into that one notice."""
+    later = or_(_t.c.due_at > timer.due_at, and_(_t.c.due_at == timer.due_at,
+                                                 _t.c.id > timer.id))
+    same_entry = [_t.c.instance_id == timer.instance_id, _t.c.state == timer.state]
+    if timer.entered_at is not None:
+        same_entry.append(_t.c.entered_at == timer.entered_at)
+    return conn.execute(select(exists().where(
+        *same_entry, _t.c.kind.in_(("remind", "due")),
+        _t.c.status.in_(("pending", "claimed", "done")), _t.c.due_at <= now, later))
+    ).scalar()
+
+
+def _notify(conn: Connection, comp, timer, inst, now: datetime, calendar: WorkCalendar,
+            policy: TimePolicy) -> None:
+    """The timer's outbox event; a duplicate dedupe key is ignored (already done)."""
+    due = timer.due_date
+    today = local_today(now)
+    notify = list(timer.notify or ())
+    roles = notify if timer.kind == "escalate" and notify else list(
+        comp.next_roles.get(timer.state, ()))
+    payload = {
+        "definition": inst.definition_key, "instance_id": timer.instance_id,
+        "state": timer.state, "kind": timer.kind, "timer_id": timer.id,
+        "due_at": format_time(deadline_moment(due, policy)) if due else None,
+        "due_date": due.isoformat() if due else None,
+        "working_days_left": calendar.working_days_between(today, due) if due else None,
+        "days_overdue": max((today - due).days, 0) if due and timer.kind != "remind" else 0,
+        "fires_at": format_time(timer.due_at), "notify": notify,
+        "fire": timer.fire_trigger, "late": now - timer.due_at > timedelta(hours=1),
+        "uncovered_year": timer.uncovered_year}
+    values = {"instance_id": timer.instance_id, "kind": timer.kind,
+              "dedupe_key": f"timer:{timer.id}",
+              "recipients": {"roles": roles, "unit_id": inst.subject_unit_id},
+              "payload": payload, "status": "pending", "attempts": 0, "created_at": now}
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(dialect.insert(_o).values(**values).on_conflict_do_nothing(
+        index_elements=["dedupe_key"]))
+
+
+def deadline_moment(due: date, policy: TimePolicy) -> datetime:
+    """When work due on local day ``due`` becomes overdue (naive UTC)."""
+    return at_local(due, policy.due_time)
+
+
+# --- recomputation ------------------------------------------------------------------
+
+
+def recalc_entry(conn: Connection, db: Database, instance_id: int, state: str,
+                 entered_at: datetime, calendar: WorkCalendar, policy: TimePolicy,
+                 inst=None) -> dict[int, datetime]:
+    """Recompute, in place, the pending and paused timers of one state entry with
+    ``calendar`` (extensions and pauses kept); return {timer id: new due_at}."""
+    if inst is None:
+        inst = conn.execute(select(_i.c.definition_version_id, _i.c.data).where(
+            _i.c.id == instance_id)).first()
+    spec = compiled(db, inst.definition_version_id).definition.deadlines.get(state)
+    rows = conn.execute(select(_t.c.id, _t.c.slot, _t.c.adjustments).where(
+        _t.c.instance_id == instance_id, _t.c.state == state, _t.c.entered_at == entered_at,
+        _t.c.status.in_(("pending", "paused", "claimed")))).all()
+    if spec is None or not rows:
+        return {}
+    plan = deadline_plan(spec, entered_at, calendar, year=cycle_year(inst.data),
+                         adjustments=rows[0].adjustments or (), policy=policy)
+    slots = {t.slot: t for t in plan.timers}
+    moved = {}
+    for row in rows:
+        planned = slots.get(row.slot)
+        values: dict[str, Any] = {"calendar_version": plan.calendar_version,
+                                  "uncovered_year": plan.uncovered_year,
+                                  "due_date": plan.due_date}
+        if planned is not None:
+            values["due_at"] = moved[row.id] = planned.due_at
+        conn.execute(update(_t).where(_t.c.id == row.id).values(**values))
+    return moved
+
+
+def recompute_pending(db: Database, *, batch: int = 500) -> int:
+    """Recompute every pending or paused timer made with another calendar version
+    (after ``perfeval calendar import``); return how many state entries changed."""
+    calendar = calendar_for(db, refresh=True)
+    policy = TimePolicy.from_env()
+    stale = or_(_t.c.calendar_version.is_(None), _t.c.calendar_version != calendar.version)
+    query = (select(_t.c.instance_id, _t.c.state, _t.c.entered_at).distinct()
+             .where(_t.c.status.in_(("pending", "paused")), stale,
+                    _t.c.entered_at.is_not(None)))
+    with db.read() as conn:
+        entries = conn.execute(query).all()
+    for start in range(0, len(entries), batch):
+        with db.write() as conn:
+            for entry in entries[start:start + batch]:
+                recalc_entry(conn, db, entry.instance_id, entry.state, entry.entered_at,
+                             calendar, policy)
+    if entries:
+        log.info("recomputed %d timer entries for calendar %s", len(entries), calendar.version)
+    return len(entries)
+
+
+def flagged_timers(db: Database) -> dict[int, int]:
+    """Pending or paused timers per year without official calendar data they depend on."""
+    with db.read() as conn:
+        rows = conn.execute(select(_t.c.uncovered_year, func.count()).where(
+            _t.c.status.in_(("pending", "paused")), _t.c.uncovered_year.is_not(None))
+            .group_by(_t.c.uncovered_year)).all()
+    return {int(y): int(n) for y, n in rows}
