@@ -21,6 +21,7 @@ from markupsafe import Markup, escape
 from .config import normalize_locale
 from .events import EVENTS
 
+_SEP = "\x1e"  # ASCII record separator: between title and body of a one-pass render
 _WEEKDAYS = {"zh_CN": "一二三四五六日", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
 
 
@@ -109,9 +110,10 @@ def render(event: str, locale: str, params: Mapping[str, Any]) -> Rendered:
 
 
 def render_inapp(event: str, locale: str, params: Mapping[str, Any]) -> tuple[str, str]:
-    """Title and plain-text body of an in-app notification (no HTML needed)."""
+    """Title and plain-text body of an in-app notification (no HTML needed), rendered
+    in one pass."""
     locale = normalize_locale(locale)
     template = _environment(False).get_template(f"{locale}/{event}.j2")
     context = template_context(event, locale, params)
-    title = " ".join(template.render(context, part="subject", mail=False).split())
-    return title, template.render(context, part="body", mail=False).strip()
+    title, _, body = template.render(context, part="inapp", mail=False, sep=_SEP).partition(_SEP)
+    return " ".join(title.split()), body.strip()

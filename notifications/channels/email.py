@@ -15,16 +15,15 @@ delivery's unique key, so every resend of one delivery has the same Message-ID.
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import smtplib
 import ssl
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import timezone
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime, formataddr, parseaddr
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..render import render
@@ -32,6 +31,7 @@ from . import Channel, DeliveryError, Outgoing
 
 log = logging.getLogger(__name__)
 
+CRLF = "\r\n"  # smtplib sends bytes as they are, and SMTP wants CRLF line ends
 _SCHEMES = {"smtp": ("plain", 25), "smtp+starttls": ("starttls", 587), "smtps": ("ssl", 465)}
 
 
@@ -74,20 +74,69 @@ class SmtpSettings:
                    timeout=float(query.get("timeout", 30)), cafile=query.get("cafile"))
 
 
-def build_message(message: Outgoing, sender: str, domain: str) -> EmailMessage:
-    """The MIME message of one email delivery."""
+def encoded_words(text: str, room: int = 39) -> str:
+    """``text`` as RFC 2047 ``=?utf-8?b?…?=`` words of at most ``room`` UTF-8 bytes each
+    (never splitting a character), joined by folding whitespace; ASCII text as is."""
+    if text.isascii():
+        return text
+    words, chunk = [], b""
+    for char in text:
+        encoded = char.encode("utf-8")
+        if len(chunk) + len(encoded) > room:
+            words.append(chunk)
+            chunk = b""
+        chunk += encoded
+    words.append(chunk)
+    return (CRLF + " ").join(f"=?utf-8?b?{base64.b64encode(w).decode('ascii')}?="
+                             for w in words)
+
+
+def address(name: str, addr: str) -> str:
+    """A mailbox header value: ``=?utf-8?b?…?= <addr>``, quoted ASCII, or bare."""
+    if not name:
+        return addr
+    return f"{encoded_words(name)} <{addr}>" if not name.isascii() else formataddr((name, addr))
+
+
+@lru_cache(maxsize=8)
+def _from_header(sender: str) -> str:
+    return address(*parseaddr(sender))
+
+
+@lru_cache(maxsize=8)
+def envelope_sender(sender: str) -> str:
+    """The bare address of ``sender`` (for MAIL FROM)."""
+    return parseaddr(sender)[1]
+
+
+def _part(content_type: str, body: str, boundary: str) -> str:
+    encoded = base64.encodebytes(body.encode("utf-8")).decode("ascii").replace("\n", CRLF)
+    return (f"--{boundary}{CRLF}Content-Type: {content_type}; charset=\"utf-8\"{CRLF}"
+            f"Content-Transfer-Encoding: base64{CRLF}{CRLF}{encoded}")
+
+
+def build_message(message: Outgoing, sender: str, domain: str) -> bytes:
+    """The wire form of one email delivery: multipart/alternative (plain text and
+    HTML, UTF-8, base64), RFC 2047 encoded headers, CRLF line ends.
+
+    Written out directly rather than through ``email.message``: the structure is
+    fixed, and the standard library's header folding costs several milliseconds per
+    Chinese message — more than the SMTP exchange itself.
+    """
     rendered = render(message.template, message.locale, message.params)
-    mail = EmailMessage(policy=SMTP_POLICY)
-    mail["Subject"] = rendered.subject
-    mail["From"] = sender
-    mail["To"] = Address(display_name=message.recipient_name, addr_spec=message.address)
-    mail["Date"] = format_datetime(message.now.replace(tzinfo=timezone.utc))
-    mail["Message-ID"] = f"<{message.idempotency_key}@{domain}>"
-    mail["Auto-Submitted"] = "auto-generated"
-    mail["X-Perfeval-Event"] = message.template
-    mail.set_content(rendered.text, cte="base64")
-    mail.add_alternative(rendered.html, subtype="html", cte="base64")
-    return mail
+    key = message.idempotency_key
+    boundary = f"=_perfeval_{key}"  # "=_" never occurs in base64 bodies
+    headers = [
+        f'Content-Type: multipart/alternative;{CRLF} boundary="{boundary}"', "MIME-Version: 1.0",
+        f"Subject: {encoded_words(rendered.subject)}",
+        f"From: {_from_header(sender)}",
+        f"To: {address(message.recipient_name, message.address)}",
+        f"Date: {format_datetime(message.now.replace(tzinfo=timezone.utc))}",
+        f"Message-ID: <{key}@{domain}>", "Auto-Submitted: auto-generated",
+        f"X-Perfeval-Event: {message.template}"]
+    return (CRLF.join(headers) + CRLF + CRLF + _part("text/plain", rendered.text, boundary)
+            + _part("text/html", rendered.html, boundary) + f"--{boundary}--{CRLF}"
+            ).encode("ascii")
 
 
 def _refused(exc: Exception) -> DeliveryError:
@@ -140,11 +189,10 @@ class EmailChannel(Channel):
         """Start a batch: forget an earlier batch's outage."""
         self._down = None
 
-    def _send_once(self, mail: EmailMessage, address: str) -> None:
+    def _send_once(self, mail: bytes, to: str) -> None:
         if self._conn is None:
             self._conn = self._connect()
-        self._conn.send_message(mail, from_addr=parseaddr(self.settings.sender)[1],
-                                to_addrs=[address])
+        self._conn.sendmail(envelope_sender(self.settings.sender), [to], mail)
 
     def send(self, message: Outgoing) -> None:
         """Send one email; see :func:`_refused` for what counts as permanent."""
