@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 
 from notifications.models import Delivery
 from web.cli import main
+from notify_support import people, plan, smtp, staff  # noqa: F401 - fixtures
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from engine import fire
 from notifications import DispatchConfig, attempts_of, dispatch, list_deliveries, retry
 from notifications.models import Delivery, DeliveryAttempt
 from notify_support import FakeChannel, flaky
+from notify_support import people, plan, staff  # noqa: F401 - fixtures
 
 T0 = datetime(2026, 12, 1, 1, 0)
 CONFIG = DispatchConfig(max_attempts=4, backoff_base=timedelta(minutes=1),

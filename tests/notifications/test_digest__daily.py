@@ -13,6 +13,7 @@ from notifications import DispatchConfig, dispatch, list_inbox, render, set_pref
 from notifications.fanout import digest_day
 from notifications.models import Delivery
 from notify_support import FakeChannel, timer_event
+from notify_support import people, staff  # noqa: F401 - fixtures
 
 CONFIG = DispatchConfig(digest_hour=17, worker="test")
 MORNING = datetime(2026, 3, 24, 2, 0)   # 10:00 in Shanghai, after the 09:00 reminders

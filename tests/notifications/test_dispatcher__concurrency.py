@@ -13,6 +13,7 @@ from engine.models import OutboxMessage
 from notifications import DispatchConfig, dispatch
 from notifications.models import Delivery, InboxEntry
 from notify_support import FakeChannel
+from notify_support import people, staff  # noqa: F401 - fixtures
 
 T0 = datetime(2026, 12, 1, 1, 0)
 DISPATCHERS = 4

@@ -17,6 +17,7 @@ from engine import fire, start
 from notifications import (DispatchConfig, EmailChannel, SmtpSettings, attempts_of, dispatch,
                            message_key)
 from notifications.models import Delivery
+from notify_support import people, smtp, staff  # noqa: F401 - fixtures
 
 T0 = datetime(2026, 12, 1, 1, 0)
 KILL_AFTER = 3

@@ -12,6 +12,7 @@ from notifications import (DispatchConfig, EmailChannel, SmtpSettings, dispatch,
                            message_key)
 from notifications.models import Delivery
 from notify_support import SmtpServer
+from notify_support import people, plan, smtp, staff  # noqa: F401 - fixtures
 
 T0 = datetime(2026, 12, 1, 1, 0)
 CONFIG = DispatchConfig(batch=50, worker="test")

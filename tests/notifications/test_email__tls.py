@@ -17,6 +17,7 @@ from sqlalchemy import select
 from notifications import DispatchConfig, EmailChannel, SmtpSettings, dispatch
 from notifications.models import Delivery
 from notify_support import MAIL_FROM, Mailbox, free_port
+from notify_support import people, plan, staff  # noqa: F401 - fixtures
 
 T0 = datetime(2026, 12, 1, 1, 0)
 

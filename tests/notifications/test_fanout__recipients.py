@@ -9,6 +9,7 @@ from engine import fire
 from engine.models import OutboxMessage, User
 from notifications import dispatch, list_inbox, unread_count
 from notifications.models import Delivery, InboxEntry
+from notify_support import fake, people, plan, staff  # noqa: F401 - fixtures
 
 
 def _inbox_users(db, event_id):

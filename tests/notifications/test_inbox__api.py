@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from engine import fire
 from notifications import dispatch, list_inbox, mark_all_read, mark_read, unread_count
+from notify_support import people, plan, staff  # noqa: F401 - fixtures
 
 
 def _revision_round(db, plan, staff):

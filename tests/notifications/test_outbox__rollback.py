@@ -11,6 +11,7 @@ from engine import GuardFailed, fire, get_instance
 from engine.models import HistoryEntry, OutboxMessage
 from notifications import dispatch, list_inbox
 from notify_support import FakeChannel
+from notify_support import people, plan, staff  # noqa: F401 - fixtures
 
 
 def _outbox_keys(db):

@@ -9,6 +9,7 @@ from engine import InvalidInput, NotFound
 from notifications import (Preferences, add_webhook, dispatch, get_preferences, list_webhooks,
                            set_preferences, set_webhook_active)
 from notifications.models import Delivery
+from notify_support import people, plan, staff  # noqa: F401 - fixtures
 
 
 def _deliveries(db):

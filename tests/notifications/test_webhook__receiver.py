@@ -17,6 +17,7 @@ from notifications import (DispatchConfig, WebhookChannel, add_webhook, attempts
                            message_key)
 from notifications.models import Delivery
 from notify_support import WebhookReceiver
+from notify_support import people, plan, staff  # noqa: F401 - fixtures
 
 T0 = datetime(2026, 12, 1, 1, 0)
 SECRET = "s3cret-签名"
