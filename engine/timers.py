@@ -68,6 +68,21 @@ _CLAIM_SQLITE = (update(_t).where(_t.c.id.in_(select(_t.c.id).where(_DUE).order_
                                   _t.c.status == "pending")
                  .values(status="claimed", claimed_by=bindparam("worker"),
                          claimed_at=bindparam("now")).returning(*_COLUMNS))
+_FINISH = update(_t).where(_t.c.id == bindparam("tid")).values(
+    status=bindparam("status"), outcome=bindparam("outcome"), fired_at=bindparam("now"),
+    claimed_by=bindparam("worker"), claimed_at=bindparam("now"), retry_at=None)
+_RETRY = update(_t).where(_t.c.id == bindparam("tid")).values(
+    status=bindparam("status"), attempts=bindparam("attempts"), retry_at=bindparam("retry"),
+    last_error=bindparam("error"), claimed_by=bindparam("worker"), claimed_at=bindparam("now"))
+_REPENDING = update(_t).where(_t.c.id == bindparam("tid")).values(status="pending")
+_LATER = or_(_t.c.due_at > bindparam("due"), and_(_t.c.due_at == bindparam("due"),
+                                                 _t.c.id > bindparam("tid")))
+_SUPERSEDED = select(exists().where(
+    _t.c.instance_id == bindparam("iid"), _t.c.state == bindparam("state"),
+    _t.c.entered_at == bindparam("entered"), _t.c.kind.in_(("remind", "due")),
+    _t.c.status.in_(("pending", "claimed", "done")), _t.c.due_at <= bindparam("now"), _LATER))
+_EVENT = {name: dialect.insert(_o).on_conflict_do_nothing(index_elements=["dedupe_key"])
+          for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
 _RECHECK = select(_t.c.status, _i.c.state, _i.c.definition_version_id, _i.c.definition_key,
                   _i.c.subject_unit_id, _i.c.data).select_from(
     _t.join(_i, _i.c.id == _t.c.instance_id)).where(_t.c.id == bindparam("tid"))
@@ -156,19 +171,17 @@ def _handle(conn: Connection, db: Database, timer, now: datetime, worker: str,
         delay = min(RETRY_BASE * 2 ** (attempts - 1), RETRY_CAP)
         log.exception("timer %s (%s of instance %s) failed, attempt %d%s", timer.id,
                       timer.kind, timer.instance_id, attempts, " — giving up" if failed else "")
-        conn.execute(update(_t).where(_t.c.id == timer.id).values(
-            status="failed" if failed else "pending", attempts=attempts,
-            retry_at=now + delay, last_error=f"{type(exc).__name__}: {exc}"[:2000],
-            claimed_by=worker, claimed_at=now))
+        conn.execute(_RETRY, {"tid": timer.id, "status": "failed" if failed else "pending",
+                              "attempts": attempts, "retry": now + delay, "worker": worker,
+                              "error": f"{type(exc).__name__}: {exc}"[:2000], "now": now})
         return Outcome(timer.id, timer.instance_id, timer.kind, timer.state,
                        "failed" if failed else "retry", f"{type(exc).__name__}: {exc}")
 
 
 def _finish(conn: Connection, timer, status: str, outcome: str, now: datetime,
             worker: str) -> str:
-    conn.execute(update(_t).where(_t.c.id == timer.id).values(
-        status=status, outcome=outcome, fired_at=now, claimed_by=worker, claimed_at=now,
-        retry_at=None))
+    conn.execute(_FINISH, {"tid": timer.id, "status": status, "outcome": outcome, "now": now,
+                           "worker": worker})
     return outcome
 
 
@@ -182,7 +195,7 @@ def _effect(conn: Connection, db: Database, timer, now: datetime, worker: str,
                              calendar, policy, inst)
         new_due = moved.get(timer.id)
         if new_due is not None and new_due > now:
-            conn.execute(update(_t).where(_t.c.id == timer.id).values(status="pending"))
+            conn.execute(_REPENDING, {"tid": timer.id})
             return "rescheduled"
     if timer.kind == "remind" and _superseded(conn, timer, now):
         return _finish(conn, timer, "collapsed", "collapsed", now, worker)
@@ -199,15 +212,11 @@ def _effect(conn: Connection, db: Database, timer, now: datetime, worker: str,
 def _superseded(conn: Connection, timer, now: datetime) -> bool:
     """True when a later reminder or the due notice of the same entry is due too (or
     already went out): this passed reminder folds into that one notice."""
-    later = or_(_t.c.due_at > timer.due_at, and_(_t.c.due_at == timer.due_at,
-                                                 _t.c.id > timer.id))
-    same_entry = [_t.c.instance_id == timer.instance_id, _t.c.state == timer.state]
-    if timer.entered_at is not None:
-        same_entry.append(_t.c.entered_at == timer.entered_at)
-    return conn.execute(select(exists().where(
-        *same_entry, _t.c.kind.in_(("remind", "due")),
-        _t.c.status.in_(("pending", "claimed", "done")), _t.c.due_at <= now, later))
-    ).scalar()
+    if timer.entered_at is None:  # a timer from before entries were recorded
+        return False
+    return conn.execute(_SUPERSEDED, {
+        "iid": timer.instance_id, "state": timer.state, "entered": timer.entered_at,
+        "now": now, "due": timer.due_at, "tid": timer.id}).scalar()
 
 
 def _notify(conn: Connection, comp, timer, inst, now: datetime, calendar: WorkCalendar,
@@ -232,9 +241,7 @@ def _notify(conn: Connection, comp, timer, inst, now: datetime, calendar: WorkCa
               "dedupe_key": f"timer:{timer.id}",
               "recipients": {"roles": roles, "unit_id": inst.subject_unit_id},
               "payload": payload, "status": "pending", "attempts": 0, "created_at": now}
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    conn.execute(dialect.insert(_o).values(**values).on_conflict_do_nothing(
-        index_elements=["dedupe_key"]))
+    conn.execute(_EVENT[conn.dialect.name], values)
 
 
 def deadline_moment(due: date, policy: TimePolicy) -> datetime:
