@@ -1,0 +1,1 @@
+"""One blueprint per surface: tasks, instances, office, audit, admin."""

@@ -1,0 +1,135 @@
+"""One instance: data, the form the next action needs, actions, history, diagram."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from engine import (InvalidInput, available_triggers, fire, list_instances, read_history,
+                    start, update_data)
+from engine.registry import compiled
+from workflow import mermaid
+from workflow.diagram import node_id
+
+from .common import actor, get_db, load_instance
+
+bp = Blueprint("instances", __name__, url_prefix="/instances")
+
+
+def _definition(view):
+    return compiled(get_db(), view.definition_version_id).definition
+
+
+def diagram_source(definition, state: str, locale: str) -> str:
+    """The Mermaid source with the current state highlighted."""
+    return (mermaid(definition, locale) + "    classDef current fill:#fde68a,stroke:#b45309\n"
+            f"    class {node_id(state)} current\n")
+
+
+def _form_fields(definition, view, actions) -> list:
+    """Fields to show in the form: editable here, or required by an action from here."""
+    state = definition.states[view.state]
+    names = set()
+    if state.editable_by:
+        names.update(definition.fields)
+    for spec in definition.transitions_from(view.state):
+        names.update(spec.requires)
+    return [f for n, f in definition.fields.items() if n in names]
+
+
+def _posted_data(definition) -> dict:
+    data = {}
+    for name, spec in definition.fields.items():
+        key = f"field_{name}"
+        if key not in request.form:
+            continue
+        raw = request.form.get(key, "").strip()
+        if spec.type == "number" and raw:
+            try:
+                data[name] = float(raw) if "." in raw else int(raw)
+            except ValueError as exc:
+                raise InvalidInput(_("%(field)s 须为数字", field=spec.label.zh)) from exc
+        elif raw:
+            data[name] = raw
+    return data
+
+
+@bp.route("/")
+@login_required
+def index():
+    """Instances the user may see (unit users: their own unit's)."""
+    key = request.args.get("key") or None
+    views = list_instances(get_db(), actor(), key=key, limit=300)
+    return render_template("instances/index.html", views=views, key=key)
+
+
+@bp.route("/<int:instance_id>")
+@login_required
+def show(instance_id: int):
+    """The instance page."""
+    from .. import i18n
+
+    view = load_instance(instance_id)
+    db = get_db()
+    definition = _definition(view)
+    actions = available_triggers(db, instance_id, actor())
+    editable = any(r in actor().roles for r in definition.states[view.state].editable_by) \
+        and (actor().is_org_wide or actor().unit_id == view.subject_unit_id)
+    return render_template(
+        "instances/show.html", view=view, definition=definition, actions=actions,
+        fields=_form_fields(definition, view, actions), editable=editable,
+        history=read_history(db, instance_id, actor()),
+        diagram=diagram_source(definition, view.state, i18n.lang()))
+
+
+@bp.route("/<int:instance_id>/save", methods=("POST",))
+@login_required
+def save(instance_id: int):
+    """Save field data (the state must let the user's role edit)."""
+    view = load_instance(instance_id)
+    data = _posted_data(_definition(view))
+    update_data(get_db(), instance_id, actor(), data,
+                comment=request.form.get("comment") or None,
+                expected_version=request.form.get("version", type=int))
+    flash(_("已保存。"), "ok")
+    return redirect(url_for("instances.show", instance_id=instance_id))
+
+
+@bp.route("/<int:instance_id>/fire", methods=("POST",))
+@login_required
+def fire_trigger(instance_id: int):
+    """Fire the chosen trigger (whitelisted against the definition), with the form's
+    fields and comment."""
+    view = load_instance(instance_id)
+    definition = _definition(view)
+    trigger = request.form.get("trigger", "")
+    if trigger not in definition.triggers():
+        abort(400)
+    posted = _posted_data(definition) if definition.states[view.state].editable_by else {}
+    data = {k: v for k, v in posted.items() if view.data.get(k) != v}
+    result = fire(get_db(), instance_id, trigger, actor(),
+                  comment=request.form.get("comment") or None, data=data or None,
+                  expected_version=request.form.get("version", type=int))
+    to_label = definition.states[result.to_state].label
+    flash(_("操作成功:%(state)s", state=to_label.get("en" if _is_en() else "zh")), "ok")
+    return redirect(url_for("instances.show", instance_id=instance_id))
+
+
+def _is_en() -> bool:
+    from .. import i18n
+
+    return i18n.lang() == "en"
+
+
+@bp.route("/new", methods=("POST",))
+@login_required
+def new():
+    """Start a new instance of a process (for the user's unit, or a chosen unit)."""
+    key = request.form.get("key", "")
+    unit_code = request.form.get("unit_code") or None
+    if unit_code is None and actor().unit_id is not None:
+        result = start(get_db(), key, actor(), unit_id=actor().unit_id)
+    else:
+        result = start(get_db(), key, actor(), unit_code=unit_code)
+    return redirect(url_for("instances.show", instance_id=result.instance_id))
