@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from engine.exceptions import WorkflowError
 
-from .commands import audit, definitions, demo, instances, org, outbox, people, time
+from .commands import audit, definitions, demo, instances, org, outbox, people, serve, time
 
 
 class PerfevalGroup(click.Group):
@@ -45,5 +45,5 @@ def main() -> None:
     """perfeval — 绩效评估工作流 (government performance-evaluation workflows)."""
 
 
-for module in (definitions, instances, org, audit, demo, outbox, people, time):
+for module in (definitions, instances, org, audit, demo, outbox, people, serve, time):
     module.register(main)

@@ -1,12 +1,21 @@
-"""``perfeval demo``: a ready-to-try database and a scripted performance-plan year.
+"""``perfeval demo``: one command to a running evaluation office.
 
-Until the web UI lands, the demo sets up the embedded SQLite database (schema,
-bundled definitions, a small demo county and its users) and walks one unit's annual
-performance plan through its whole life — including a revision round — through the
-same engine calls the UI will make, then verifies the history chain.
+Without options it creates (or reuses) an embedded SQLite database in ``./instance``
+(``--folder``), loads the bundled definitions, imports the bundled 74-unit sample
+city, creates one demo user per role, gives the units' 2026 performance plans
+realistic progress (some approved or published, some returned, some still in draft
+and overdue), runs one timer sweep so reminders and escalations are already out, and
+serves the web UI at http://127.0.0.1:5000 with the scheduler in-process.
+
+``perfeval demo --script`` keeps the original terminal walkthrough: one unit's plan
+through review, revision and publication, then ``audit verify``.
 """
 
 from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -16,9 +25,10 @@ from sqlalchemy import select
 from engine import (Database, actor_for, add_user, available_triggers, fire, init,
                     read_history, start, update_data, verify_history)
 from engine.clock import to_local
-from engine.models import Unit, User
+from engine.exceptions import WorkflowError
+from engine.models import Instance, Unit, User
 
-from .common import db_options
+log = logging.getLogger(__name__)
 
 DEMO_PASSWORD = "perfeval-demo"
 DEMO_UNITS = (
@@ -33,10 +43,20 @@ DEMO_USERS = (
     ("fgj_head", ("unit_head",), "101", "发改局 局长 陈刚"),
     ("czj_head", ("unit_head",), "102", "财政局 局长 刘洋"),
 )
+# The web demo: organisation-wide users (one per role) and the first units' people.
+ORG_USERS = (("office", "office", "市绩效办 王主任"), ("committee", "committee", "考评委 赵委员"),
+             ("leader", "leader", "市领导 孙副市长"), ("expert", "expert", "评审专家 周教授"),
+             ("auditor", "auditor", "市审计局 李审计"), ("admin", "admin", "系统管理员"))
+PLAN = "performance_plan"
+GOALS = {"goals": "全年重点任务按季度分解,主要指标增长8%", "measures": "项目清单化、责任到人、每月调度"}
+# Progress of unit i's plan: its pattern is PATTERN[i % len(PATTERN)].
+PATTERN = ("draft", "approved", "submitted", "revise", "published", "under_review",
+           "approved", "drafted")
+FIRST = ("drafted", "revise", "under_review")  # units 0, 1, 2: the demo users' own plans
 
 
 def seed_demo(db: Database) -> None:
-    """Create the demo units and users unless they exist (idempotent)."""
+    """Create the scripted demo's units and users unless they exist (idempotent)."""
     with db.write_session() as session:
         existing = set(session.scalars(select(Unit.code)))
         session.add_all(Unit(code=c, name=n, category=k) for c, n, k in DEMO_UNITS
@@ -88,24 +108,195 @@ def _history_table(db: Database, pid: int) -> Table:
     return table
 
 
+def run_script(db: Database) -> None:
+    """The terminal walkthrough (``perfeval demo --script``)."""
+    console = Console()
+    revision, loaded = init(db)
+    console.print(f"数据库 database: {db.engine.url} (schema {revision}), "
+                  f"{len(loaded)} definition(s)")
+    seed_demo(db)
+    pid = run_plan_lifecycle(db, console)
+    console.print(_history_table(db, pid))
+    actions = available_triggers(db, pid, actor_for(db, "auditor"))
+    console.print(f"审计员可执行的操作 auditor's actions: {len(actions)} (read-only)")
+    report = verify_history(db)
+    console.print(f"审计校验 audit verify: {'OK' if report.ok else 'FAILED'} — "
+                  f"{report.instances} instances, {report.entries} entries")
+    console.print(f"演示账号 demo users: {', '.join(u[0] for u in DEMO_USERS)} "
+                  f"/ password {DEMO_PASSWORD}")
+
+
+# --- the web demo ----------------------------------------------------------------------
+
+
+def _units(db: Database) -> list:
+    with db.read() as conn:
+        return conn.execute(select(Unit.id, Unit.code, Unit.name).order_by(Unit.code)).all()
+
+
+def _load_organisation(db: Database) -> str:
+    """The bundled sample city if present, else the small demo county."""
+    try:
+        from engine.people import load_sample
+
+        load_sample(db, "city")
+        return "city"
+    except (ImportError, WorkflowError, OSError) as exc:
+        log.warning("sample city unavailable (%s); using the demo county", exc)
+        seed_demo(db)
+        return "county"
+
+
+def _add_users(db: Database, units: list) -> list[tuple[str, str, str]]:
+    """One user per organisation role, a head for every unit, staff for the first."""
+    with db.read() as conn:
+        taken = set(conn.execute(select(User.username)).scalars())
+    people = [(u, (role,), None, name) for u, role, name in ORG_USERS]
+    people.append((f"staff_{units[0].code}", ("unit_staff",), units[0].code,
+                   f"{units[0].name} 经办人"))
+    people += [(f"head_{u.code}", ("unit_head",), u.code, f"{u.name} 负责人") for u in units]
+    shown = []
+    for username, roles, unit, name in people:
+        if username not in taken:
+            add_user(db, username, DEMO_PASSWORD, roles, unit_code=unit, display_name=name)
+        if unit is None or unit in {u.code for u in units[:3]}:
+            shown.append((username, roles[0], name))
+    return shown
+
+
+def _plans(db: Database, units: list, office) -> dict[int, int]:
+    """unit id → its performance plan: the 2026 cycle's when it can be opened
+    (``engine.cycles``), else one started per unit."""
+    try:
+        from engine.cycles import open_cycle
+
+        open_cycle(db, 2026, office)
+    except (ImportError, WorkflowError) as exc:
+        log.info("no cycle opened (%s); starting plans directly", exc)
+    with db.read() as conn:
+        plans = dict(conn.execute(select(Instance.subject_unit_id, Instance.id).where(
+            Instance.definition_key == PLAN).order_by(Instance.id)).all())
+    for unit in units:
+        if unit.id not in plans:
+            plans[unit.id] = start(db, PLAN, office, unit_id=unit.id).instance_id
+    return plans
+
+
+def _progress(db: Database, plan_id: int, target: str, head, office) -> None:
+    """Move one plan to ``target`` through the engine, as its people would."""
+    if target == "draft":
+        return
+    update_data(db, plan_id, head, GOALS)
+    if target == "drafted":
+        return
+    fire(db, plan_id, "submit", head)
+    if target == "submitted":
+        return
+    fire(db, plan_id, "start_review", office)
+    if target == "under_review":
+        return
+    if target == "revise":
+        fire(db, plan_id, "request_revision", office, comment="目标需量化到季度,请补充分季度指标")
+        return
+    fire(db, plan_id, "approve", office)
+    if target == "published":
+        fire(db, plan_id, "publish", office)
+
+
+def _sweep_and_dispatch(db: Database) -> None:
+    try:
+        from engine.timers import sweep
+
+        sweep(db)
+        from notifications import dispatch
+
+        dispatch(db)
+    except Exception as exc:  # noqa: BLE001 - the demo still serves without them
+        log.warning("initial sweep/dispatch failed: %s", exc)
+
+
+def setup_web_demo(db: Database, console: Console) -> list[tuple[str, str, str]]:
+    """Initialise, import, add users and progress; idempotent. Returns the users to show."""
+    init(db)
+    with db.read() as conn:
+        ready = conn.execute(select(Instance.id).where(Instance.definition_key == PLAN)
+                             .limit(1)).first() is not None
+    which = _load_organisation(db) if not ready else "existing"
+    units = _units(db)
+    shown = _add_users(db, units)
+    if ready:
+        console.print("演示数据已存在 demo data exists — reusing it")
+        return shown
+    office = actor_for(db, "office")
+    plans = _plans(db, units, office)
+    for index, unit in enumerate(units):
+        target = FIRST[index] if index < len(FIRST) else PATTERN[index % len(PATTERN)]
+        try:
+            _progress(db, plans[unit.id], target, actor_for(db, f"head_{unit.code}"), office)
+        except WorkflowError as exc:
+            log.warning("demo progress of unit %s stopped: %s", unit.code, exc.message)
+    _sweep_and_dispatch(db)
+    console.print(f"已导入 {len(units)} 个单位 ({which}) · {len(plans)} 份年度绩效计划")
+    return shown
+
+
+def _credentials(shown: list[tuple[str, str, str]]) -> Table:
+    table = Table(title=f"演示账号 demo users — password / 密码: {DEMO_PASSWORD}")
+    for column in ("username 用户名", "role 角色", "name 姓名"):
+        table.add_column(column)
+    for row in shown:
+        table.add_row(*row)
+    table.add_row("head_<单位编码>", "unit_head", "每个单位一名负责人 one head per unit")
+    return table
+
+
+def _secret_key(folder: Path) -> str:
+    path = folder / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def register(main: click.Group) -> None:
     """Attach ``demo`` to ``main``."""
 
     @main.command("demo")
-    @db_options
-    def demo(db, as_json):  # noqa: ARG001
-        """Set up the demo database and run a scripted performance-plan lifecycle."""
-        console = Console()
-        revision, loaded = init(db)
-        console.print(f"数据库 database: {db.engine.url} (schema {revision}), "
-                      f"{len(loaded)} definition(s)")
-        seed_demo(db)
-        pid = run_plan_lifecycle(db, console)
-        console.print(_history_table(db, pid))
-        actions = available_triggers(db, pid, actor_for(db, "auditor"))
-        console.print(f"审计员可执行的操作 auditor's actions: {len(actions)} (read-only)")
-        report = verify_history(db)
-        console.print(f"审计校验 audit verify: {'OK' if report.ok else 'FAILED'} — "
-                      f"{report.instances} instances, {report.entries} entries")
-        console.print(f"演示账号 demo users: {', '.join(u[0] for u in DEMO_USERS)} "
-                      f"/ password {DEMO_PASSWORD}")
+    @click.option("--script", is_flag=True,
+                  help="Run the scripted terminal walkthrough instead of the web UI.")
+    @click.option("--folder", type=click.Path(file_okay=False, path_type=Path),
+                  default=Path("instance"), show_default=True,
+                  help="Folder for the embedded SQLite database (when --db is not given).")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=5000, show_default=True, type=int)
+    @click.option("--no-serve", is_flag=True, help="Set up the demo data and exit.")
+    @click.option("--db", "db_url", envvar="PERFEVAL_DATABASE_URL", default=None,
+                  help="Database URL (default: a SQLite file in --folder).")
+    def demo(script, folder, host, port, no_serve, db_url):
+        """One command to a running evaluation office: demo data, web UI, scheduler."""
+        folder.mkdir(parents=True, exist_ok=True)
+        db = Database(db_url or f"sqlite:///{folder.resolve() / 'perfeval.db'}")
+        try:
+            if script:
+                run_script(db)
+            else:
+                _web_demo(db, folder, host, port, no_serve)
+        finally:
+            db.dispose()
+
+
+def _web_demo(db: Database, folder: Path, host: str, port: int, no_serve: bool) -> None:
+    console = Console()
+    console.print(f"数据库 database: {db.engine.url}")
+    shown = setup_web_demo(db, console)
+    console.print(_credentials(shown))
+    if no_serve:
+        return
+    from ..app import create_app
+    from .serve import serve_app
+
+    app = create_app({"DB": db, "SECRET_KEY": _secret_key(folder),
+                      "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False})
+    app.instance_path = str(folder.resolve())
+    console.print(f"[bold green]打开 open http://{host}:{port}/[/bold green]  (Ctrl+C 停止 stop)")
+    serve_app(app, db, host=host, port=port, with_scheduler=True)
