@@ -27,6 +27,7 @@ from workflow.roles import is_read_only
 
 from .authz import Actor, denial, usable_role
 from .calendar import calendar_for
+from .children import advance_parent, check_parent_open, probe as children_probe
 from .clock import utcnow
 from .db import Database
 from .deadlines import cycle_year, timer_rows
@@ -42,7 +43,7 @@ _t, _o, _u = Timer.__table__, OutboxMessage.__table__, Unit.__table__
 
 # Prebuilt statements of the write path (see the module docstring).
 _SELECT_FOR_WRITE = select(_i.c.definition_version_id, _i.c.subject_unit_id, _i.c.state,
-                           _i.c.version, _i.c.data, _i.c.last_hash
+                           _i.c.version, _i.c.data, _i.c.last_hash, _i.c.parent_id
                            ).where(_i.c.id == bindparam("w_id"))
 _UPDATE_VERSIONED = update(_i).where(_i.c.id == bindparam("w_id"),
                                      _i.c.version == bindparam("w_version")).values(
@@ -159,6 +160,8 @@ def start(db: Database, key: str, actor: Actor, *, unit_code: str | None = None,
         used = usable_role(actor, allowed, unit, role)
         if used is None:
             raise denial(actor, allowed, unit, START_TRIGGER, definition=key)
+        if parent_id is not None:
+            check_parent_open(conn, db, parent_id, definition=key)
         now = utcnow()
         instance_id = conn.execute(_INSERT_INSTANCE, {
             "definition_version_id": comp.version_id, "definition_key": key,
@@ -264,13 +267,20 @@ def fire_on(conn: Connection, db: Database, instance_id: int, trigger: str, acto
     patch = validate_patch(comp.definition, data)
     if patch:
         _check_editable(comp, row, actor, role, instance_id, trigger)
+    if row.parent_id is not None:
+        check_parent_open(conn, db, row.parent_id, **context)
     attempt = Attempt(actor, row.subject_unit_id, {**row.data, **patch}, comment, role)
+    if comp.watches_children:
+        attempt.children = children_probe(conn, instance_id)
     dest = comp.evaluate(row.state, trigger, attempt)
     if dest is None:
         raise GuardFailed("不满足执行条件:" + ";".join(attempt.reasons) + " — guard refused "
                           f"{trigger!r}", reasons=attempt.reasons, **context)
-    return _write(conn, comp, row, instance_id, actor, trigger, attempt.role, dest,
-                  comment, patch, db)
+    result = _write(conn, comp, row, instance_id, actor, trigger, attempt.role, dest,
+                    comment, patch, db)
+    if row.parent_id is not None and dest != row.state:
+        advance_parent(conn, db, row.parent_id, comp.definition.key, dest)
+    return result
 
 
 def update_data(db: Database, instance_id: int, actor: Actor, data: Mapping[str, Any], *,
@@ -282,6 +292,8 @@ def update_data(db: Database, instance_id: int, actor: Actor, data: Mapping[str,
         comp = compiled(db, row.definition_version_id)
         patch = validate_patch(comp.definition, data)
         used = _check_editable(comp, row, actor, role, instance_id, UPDATE_TRIGGER)
+        if row.parent_id is not None:
+            check_parent_open(conn, db, row.parent_id, instance=instance_id)
         if not patch:
             raise InvalidInput("没有要保存的数据 — nothing to save", instance=instance_id)
         return _write(conn, comp, row, instance_id, actor, UPDATE_TRIGGER, used, row.state,

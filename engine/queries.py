@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from .authz import Actor, can_read, denial, role_label, usable_role
+from .children import pending_children
 from .db import Database
 from .exceptions import NotFound, NotPermitted
 from .models import HistoryEntry, Instance, Unit
@@ -113,6 +114,7 @@ def available_triggers(db: Database, instance_id: int, actor: Actor) -> list[Ava
     the reasons when not (missing role, other unit, missing data, a guard)."""
     view = get_instance(db, instance_id, actor)
     comp = compiled(db, view.definition_version_id)
+    probe = _children_probe(db, comp, instance_id, view.state)
     result = []
     for spec in comp.definition.transitions_from(view.state):
         role = usable_role(actor, spec.roles, view.subject_unit_id)
@@ -120,11 +122,22 @@ def available_triggers(db: Database, instance_id: int, actor: Actor) -> list[Ava
             reasons = (denial(actor, spec.roles, view.subject_unit_id, spec.trigger).message,)
         else:
             reasons = tuple(comp.blocking_reasons(spec, view.state, view.data, None, role,
-                                                  check_comment=False))
+                                                  check_comment=False, children=probe))
         label = spec.label.zh if spec.label else spec.trigger
         result.append(Availability(spec.trigger, spec.dest, label, not reasons,
                                    spec.comment_required, spec.roles, reasons))
     return result
+
+
+def _children_probe(db: Database, comp, instance_id: int, state: str):
+    """The ``when_children`` answers for the transitions leaving ``state`` (read once)."""
+    conditions = [t.when_children for t in comp.definition.transitions_from(state)
+                  if t.when_children is not None]
+    if not conditions:
+        return None
+    with db.read() as conn:
+        pending = {c: pending_children(conn, instance_id, c) for c in conditions}
+    return pending.__getitem__
 
 
 def read_history(db: Database, instance_id: int, actor: Actor | None = None) -> list[dict]:

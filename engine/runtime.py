@@ -12,6 +12,7 @@ Persistence is entirely the engine's business (:mod:`engine.instances`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable, Mapping
 
 from transitions import Machine
@@ -108,10 +109,22 @@ class CompiledDefinition:
                 reasons.append(reason)
         return reasons
 
-    @property
+    @cached_property
     def watches_children(self) -> bool:
         """True when some transition of this definition has a ``when_children``."""
         return any(t.when_children is not None for t in self.definition.transitions)
+
+    @cached_property
+    def auto_children(self) -> dict[tuple[str, str], tuple[TransitionSpec, ...]]:
+        """(state, child definition) -> the ``when_children`` transitions from that state
+        the engine fires itself (``system`` among their roles)."""
+        found: dict[tuple[str, str], tuple[TransitionSpec, ...]] = {}
+        for t in self.definition.transitions:
+            if t.when_children is not None and "system" in t.roles:
+                for source in t.sources:
+                    key = (source, t.when_children.definition)
+                    found[key] = found.get(key, ()) + (t,)
+        return found
 
     def evaluate(self, state: str, trigger: str, attempt: Attempt) -> str | None:
         """Run the machine; return the destination state, or None when every candidate
@@ -127,7 +140,7 @@ def children_reasons(cond: ChildrenCondition,
     """Why ``cond`` is not met: no probe, or the children (named) not yet in its states."""
     if children is None:
         return [f"须等待下级事项 {cond.definition} 全部处于 {'/'.join(cond.all_in)} "
-                f"(waits for every {cond.definition} child; use `perfeval cycle advance`)"]
+                f"(waits for every {cond.definition} child to be {'/'.join(cond.all_in)})"]
     pending = children(cond)
     if not pending:
         return []

@@ -14,7 +14,8 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from engine.exceptions import WorkflowError
 
-from .commands import audit, definitions, demo, instances, org, outbox, people, serve, time
+from .commands import (audit, cycle, definitions, demo, instances, org, outbox, people, scoring,
+                       serve, time)
 
 
 class PerfevalGroup(click.Group):
@@ -45,5 +46,6 @@ def main() -> None:
     """perfeval — 绩效评估工作流 (government performance-evaluation workflows)."""
 
 
-for module in (definitions, instances, org, audit, demo, outbox, people, serve, time):
+for module in (definitions, instances, org, audit, demo, outbox, people, cycle, scoring,
+               serve, time):
     module.register(main)

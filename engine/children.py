@@ -1,0 +1,77 @@
+"""Parents and children inside the write path: ``when_children`` probes, closed parents,
+and a parent advanced by the system when its last child arrives.
+
+Costs nothing for instances without a parent (the caller tests ``parent_id``); for a
+child, one read of the parent row, and — only when the child enters a state some
+``when_children`` of the parent's current state waits for — the parent row is locked
+(``FOR UPDATE`` on PostgreSQL; SQLite writers are serialised already) and the
+remaining children counted, so two children finishing at once cannot both miss it.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from sqlalchemy import Connection, bindparam, select
+
+from workflow.spec import ChildrenCondition
+
+from .authz import Actor
+from .db import Database
+from .exceptions import InvalidTransition
+from .models import Instance, Unit
+from .registry import compiled
+
+_i, _u = Instance.__table__, Unit.__table__
+_SELECT_PARENT = select(_i.c.state, _i.c.definition_version_id).where(
+    _i.c.id == bindparam("p_id"))
+_SELECT_PARENT_LOCKED = _SELECT_PARENT.with_for_update()
+
+
+def pending_children(conn: Connection, parent_id: int, cond: ChildrenCondition) -> list[str]:
+    """Labels (``code name``) of ``parent_id``'s children of ``cond.definition`` not in
+    one of ``cond.all_in``, in unit-code order."""
+    rows = conn.execute(
+        select(_u.c.code, _u.c.name, _i.c.id).select_from(
+            _i.outerjoin(_u, _u.c.id == _i.c.subject_unit_id))
+        .where(_i.c.parent_id == parent_id, _i.c.definition_key == cond.definition,
+               _i.c.state.not_in(cond.all_in)).order_by(_u.c.code, _i.c.id)).all()
+    return [f"{r.code} {r.name}" if r.code else f"#{r.id}" for r in rows]
+
+
+def probe(conn: Connection, instance_id: int) -> Callable[[ChildrenCondition], list[str]]:
+    """The ``when_children`` probe for ``instance_id`` on ``conn``."""
+    return lambda cond: pending_children(conn, instance_id, cond)
+
+
+def check_parent_open(conn: Connection, db: Database, parent_id: int, **context) -> None:
+    """Refuse to act on a child whose parent has reached a final state."""
+    parent = conn.execute(_SELECT_PARENT, {"p_id": parent_id}).first()
+    if parent is None:
+        return
+    state = compiled(db, parent.definition_version_id).definition.states[parent.state]
+    if state.final:
+        raise InvalidTransition(f"上级流程 #{parent_id} 已结束({state.label.zh}),不能再办理 — "
+                                f"the parent #{parent_id} is closed", parent=parent_id,
+                                **context)
+
+
+def advance_parent(conn: Connection, db: Database, parent_id: int, child_key: str,
+                   child_state: str):
+    """Fire the parent's system ``when_children`` transition that ``child_state`` of a
+    ``child_key`` child may complete, when no such child is left outside its states."""
+    parent = conn.execute(_SELECT_PARENT, {"p_id": parent_id}).first()
+    if parent is None:
+        return None
+    comp = compiled(db, parent.definition_version_id)
+    waiting = [t for t in comp.auto_children.get((parent.state, child_key), ())
+               if child_state in t.when_children.all_in]
+    if not waiting:
+        return None
+    parent = conn.execute(_SELECT_PARENT_LOCKED, {"p_id": parent_id}).first()
+    for t in comp.auto_children.get((parent.state, child_key), ()):
+        if not pending_children(conn, parent_id, t.when_children):
+            from .instances import fire_on  # the parent moves through the same write path
+
+            return fire_on(conn, db, parent_id, t.trigger, Actor.system())
+    return None

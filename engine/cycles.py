@@ -1,0 +1,160 @@
+"""The evaluation year as a parent process: opening a cycle and advancing parents.
+
+:func:`open_cycle` creates, in ONE transaction, the year's ``evaluation_cycle``
+instance, the per-unit child instances of every unit in scope (annual plan, half-year
+and annual self-assessments, unit evaluation) with their creation history entries,
+timers and outbox rows, and the ``cycles`` row with the frozen settings. Opening the
+same year twice is refused (the unique year, checked first and enforced by the schema).
+
+:func:`advance` fires a parent transition (``fire()`` reads a ``when_children``
+condition from the children in its own transaction, and the system advances a parent by
+itself when the last child arrives: :mod:`engine.children`); :func:`force` fires a
+comment-required force twin and appends the units not done to the comment, so the
+history records them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from workflow.spec import ChildrenCondition
+
+from .authz import Actor, denial, usable_role
+from .clock import utcnow
+from .cycle_config import CycleConfig
+from .db import Database
+from .exceptions import InvalidInput, NotFound
+from .hashing import GENESIS
+from .children import pending_children
+from .instances import START_TRIGGER, FireResult, _enter_state, _entry, _outbox, fire
+from .models import HistoryEntry, Instance, Unit
+from .registry import compiled, latest
+from .scoring_models import Cycle
+
+_i, _h, _u, _c = Instance.__table__, HistoryEntry.__table__, Unit.__table__, Cycle.__table__
+CYCLE_KEY = "evaluation_cycle"
+CHILD_KEYS = ("performance_plan", "half_year_self_assessment", "annual_self_assessment",
+              "unit_evaluation")
+OPEN_ROLES = ("office", "admin")
+
+
+@dataclass(frozen=True)
+class OpenedCycle:
+    """What :func:`open_cycle` created."""
+
+    cycle_id: int
+    year: int
+    instance_id: int
+    units: int
+    children: int
+
+
+def _create(conn: Connection, db: Database, comp, actor: Actor, role: str,
+            rows: list[dict[str, Any]], now) -> list[int]:
+    """Insert instances in their initial state with creation entries, timers, outbox."""
+    d = comp.definition
+    for row in rows:
+        row.update(definition_version_id=comp.version_id, definition_key=d.key,
+                   state=d.initial, version=1, last_hash="", created_at=now, updated_at=now)
+        row.setdefault("data", {})
+    ids = list(conn.execute(insert(_i).returning(_i.c.id, sort_by_parameter_order=True),
+                            rows).scalars())
+    entries = [_entry(i, 1, None, d.initial, START_TRIGGER, actor, role, now, None,
+                      r["data"] or None, comp, GENESIS) for i, r in zip(ids, rows)]
+    conn.execute(update(_i).where(_i.c.id == _bind("b_id")).values(last_hash=_bind("b_hash")),
+                 [{"b_id": i, "b_hash": e["hash"]} for i, e in zip(ids, entries)])
+    conn.execute(insert(_h), entries)
+    for instance_id, row, entry in zip(ids, rows, entries):
+        _enter_state(conn, db, comp, instance_id, 1, d.initial, now, row["data"])
+        _outbox(conn, comp, instance_id, row.get("subject_unit_id"), entry, "started")
+    return ids
+
+
+def _bind(name: str):
+    from sqlalchemy import bindparam
+
+    return bindparam(name)
+
+
+def open_cycle(db: Database, year: int, actor: Actor, config: CycleConfig | None = None,
+               *, child_keys: tuple[str, ...] = CHILD_KEYS) -> OpenedCycle:
+    """Open evaluation year ``year``: the cycle and every in-scope unit's instances."""
+    config = config or CycleConfig()
+    role = usable_role(actor, OPEN_ROLES, None)
+    if role is None:
+        raise denial(actor, OPEN_ROLES, None, "cycle_open")
+    parent_comp = latest(db, CYCLE_KEY)
+    child_comps = [latest(db, key) for key in child_keys]
+    with db.write() as conn:
+        if conn.execute(select(_c.c.id).where(_c.c.year == year)).first() is not None:
+            raise InvalidInput(f"{year} 年度考评已开启,不能重复开启 — the {year} cycle is already "
+                               f"open", year=year)
+        query = select(_u.c.id).order_by(_u.c.code)
+        if config.categories is not None:
+            query = query.where(_u.c.category.in_(config.categories))
+        units = list(conn.execute(query).scalars())
+        if not units:
+            raise InvalidInput("没有在考评范围内的单位 — no units in scope; import units first")
+        now = utcnow()
+        [parent] = _create(conn, db, parent_comp, actor, role, [{"subject_unit_id": None,
+                                                             "data": {"year": year}}], now)
+        created = 0
+        for comp in child_comps:
+            created += len(_create(conn, db, comp, actor, role, [
+                {"subject_unit_id": u, "parent_id": parent} for u in units], now))
+        cycle_id = conn.execute(insert(_c).values(
+            year=year, instance_id=parent, config=config.to_json(), opened_by=actor.username,
+            created_at=now).returning(_c.c.id)).scalar_one()
+    return OpenedCycle(cycle_id, year, parent, len(units), created)
+
+
+def cycle_for_year(db: Database, year: int) -> dict[str, Any]:
+    """The ``cycles`` row of ``year`` (NotFound when it was never opened)."""
+    with db.read() as conn:
+        row = conn.execute(select(_c).where(_c.c.year == year)).first()
+    if row is None:
+        raise NotFound(f"{year} 年度考评尚未开启 — no cycle for {year}", year=year)
+    return dict(row._mapping)
+
+
+def advance(db: Database, instance_id: int, trigger: str, actor: Actor, *,
+            comment: str | None = None, expected_version: int | None = None) -> FireResult:
+    """Fire ``trigger`` on a parent; its ``when_children`` is read in fire's transaction
+    (the same as :func:`engine.fire`, named for the CLI's ``cycle advance``)."""
+    return fire(db, instance_id, trigger, actor, comment=comment,
+                expected_version=expected_version)
+
+
+def force(db: Database, instance_id: int, trigger: str, actor: Actor, reason: str, *,
+          expected_version: int | None = None) -> FireResult:
+    """Fire the force transition ``trigger`` with ``reason``; the units whose children
+    block the matching ``when_children`` transition are appended to the comment."""
+    if not reason or not reason.strip():
+        raise InvalidInput("强制推进须说明理由 — forcing needs a reason", trigger=trigger)
+    with db.read() as conn:
+        row = conn.execute(select(_i.c.definition_version_id, _i.c.state)
+                           .where(_i.c.id == instance_id)).first()
+        if row is None:
+            raise NotFound(f"没有编号为 {instance_id} 的事项 — no instance {instance_id}")
+        comp = compiled(db, row.definition_version_id)
+        forced = comp.candidates.get((row.state, trigger), ())
+        dests = {t.dest for t in forced}
+        pending: list[str] = []
+        for t in comp.definition.transitions_from(row.state):
+            if t.when_children is not None and t.dest in dests:
+                pending += pending_children(conn, instance_id, t.when_children)
+    note = (f"\n未完成单位 units not done ({len(pending)}): " + "、".join(pending)
+            if pending else "\n未完成单位 units not done: 无 none")
+    return advance(db, instance_id, trigger, actor, comment=reason.strip() + note,
+                   expected_version=expected_version)
+
+
+def children_count(db: Database, parent_id: int) -> dict[str, int]:
+    """How many children of each definition ``parent_id`` has."""
+    with db.read() as conn:
+        rows = conn.execute(select(_i.c.definition_key, func.count()).where(
+            _i.c.parent_id == parent_id).group_by(_i.c.definition_key)).all()
+    return {k: n for k, n in rows}

@@ -1,0 +1,83 @@
+"""``perfeval cycle …``, ``scores …`` and ``results …`` on the small test organisation."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from engine import Actor, Database, fire, start
+from web.cli import main
+
+OFFICE = Actor(None, "office", None, frozenset({"office"}))
+COMMITTEE = Actor(None, "committee", None, frozenset({"committee"}))
+ROWS = [{"code": "K1", "name": "重点工作", "weight": 100, "method": "direct", "verifier": "督查室"}]
+
+
+def run(*args, code=0):
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == code, result.output
+    return result
+
+
+def systems_in_force(db_url):
+    db = Database(db_url)
+    try:
+        for category in ("县直单位", "乡镇场"):
+            iid = start(db, "indicator_system", OFFICE,
+                        data={"category": category, "indicators": ROWS}).instance_id
+            for trigger, actor in (("submit", OFFICE), ("start_review", COMMITTEE),
+                                   ("approve", COMMITTEE), ("put_in_force", OFFICE)):
+                fire(db, iid, trigger, actor)
+    finally:
+        db.dispose()
+
+
+def test_open_twice_status_scores_results_and_exports(db_url, tmp_path):
+    config = tmp_path / "cycle.yaml"
+    config.write_text("weights: {indicator: 60, public: 20, leadership: 20}\n"
+                      "excellent_quota: null\n", encoding="utf-8")
+    opened = json.loads(run("cycle", "open", "--year", "2026", "--config", str(config),
+                            "--as", "office", "--db", db_url, "--json").output)
+    assert (opened["units"], opened["children"]) == (3, 12)
+    again = run("cycle", "open", "--year", "2026", "--as", "office", "--db", db_url, code=8)
+    assert "already open" in again.stderr
+    status = json.loads(run("cycle", "status", "--year", "2026", "--db", db_url,
+                            "--json").output)
+    assert status["state"] == "setup" and {c["count"] for c in status["children"]} == {3}
+    systems_in_force(db_url)
+    scores = tmp_path / "scores.csv"
+    with open(scores, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["单位编码", "指标", "得分"])
+        for code, base in (("101", 90), ("102", 80), ("201", 70)):
+            w.writerows([(code, "K1", base), (code, "public", base + 5),
+                         (code, "leadership", base - 5)])
+    run("scores", "import", "--year", "2026", str(scores), "--as", "office", "--db", db_url)
+    bad = run("scores", "enter", "--year", "2026", "--unit", "999", "--item", "K1", "--value",
+              "x", "--as", "office", "--db", db_url, code=8)
+    assert "[unit]" in bad.stderr and "[value]" in bad.stderr
+    run("results", "compute", "--year", "2026", "--as", "office", "--db", db_url)
+    shown = json.loads(run("results", "show", "--year", "2026", "--db", db_url, "--json").output)
+    assert [(r["code"], r["composite"], r["rank"]) for r in shown] == [
+        ("201", "70.00", 1), ("101", "90.00", 1), ("102", "80.00", 2)]
+    run("results", "export", "--year", "2026", "-o", str(tmp_path / "r.xlsx"), "--db", db_url)
+    book = load_workbook(tmp_path / "r.xlsx", read_only=True)
+    try:
+        assert book.sheetnames == ["乡镇场", "县直单位"]
+        rows = list(book["县直单位"].iter_rows(values_only=True))
+    finally:
+        book.close()
+    assert rows[1][:3] == (1, "101", "县发展和改革局") and rows[1][7] == "优秀"
+    run("results", "export", "--year", "2026", "-o", str(tmp_path / "r.csv"), "--db", db_url)
+    lines = (tmp_path / "r.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert len(lines) == 4 and lines[1].startswith("乡镇场,1,201,城关镇,70.00")
+
+
+def test_only_the_office_computes(db_url):
+    run("cycle", "open", "--year", "2026", "--as", "office", "--db", db_url)
+    denied = run("results", "compute", "--year", "2026", "--as", "head101", "--db", db_url,
+                 code=3)
+    assert "office" in denied.stderr

@@ -1,0 +1,120 @@
+"""``perfeval scores …`` and ``perfeval results …`` — entering scores and the results."""
+
+from __future__ import annotations
+
+import click
+
+from engine import actor_for
+from engine.exceptions import InvalidInput
+from engine.results import (adjust_for_appeal, compute_results, enter_scores, export_results,
+                            import_scores, publish_results, read_results, record_veto)
+
+from .common import db_options, emit
+
+AS_USER = click.option("--as", "username", required=True, help="Act as this user.")
+YEAR = click.option("--year", type=int, required=True, help="The evaluation year.")
+
+
+def _errors(errors) -> None:
+    if errors:
+        raise InvalidInput("; ".join(str(e) for e in errors) + " — nothing recorded",
+                           errors=[e.__dict__ for e in errors])
+
+
+def register(main: click.Group) -> None:
+    """Attach the ``scores`` and ``results`` groups to ``main``."""
+
+    @main.group("scores")
+    def scores() -> None:
+        """Indicator, public-appraisal and leadership scores; vetoes."""
+
+    @scores.command("enter")
+    @YEAR
+    @click.option("--unit", "unit_code", required=True)
+    @click.option("--item", required=True, help="Indicator code, 'public' or 'leadership'.")
+    @click.option("--value", required=True)
+    @AS_USER
+    @db_options
+    def enter_cmd(db, as_json, year, unit_code, item, value, username):
+        """Record one value."""
+        _errors(enter_scores(db, year, actor_for(db, username), [(unit_code, item, value)]))
+        emit(as_json, {"recorded": 1}, "已录入 recorded")
+
+    @scores.command("import")
+    @YEAR
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    @AS_USER
+    @db_options
+    def import_cmd(db, as_json, year, path, username):
+        """Import 单位编码/指标/得分 rows from CSV or XLSX; all or nothing."""
+        _errors(import_scores(db, year, actor_for(db, username), path))
+        emit(as_json, {"imported": True}, "已导入 imported")
+
+    @scores.command("veto")
+    @YEAR
+    @click.option("--unit", "unit_code", required=True)
+    @click.option("--item", required=True, help="The veto item (一票否决事项).")
+    @click.option("--reason", required=True)
+    @AS_USER
+    @db_options
+    def veto_cmd(db, as_json, year, unit_code, item, reason, username):
+        """Record a one-vote veto against a unit."""
+        record_veto(db, year, actor_for(db, username), unit_code, item, reason)
+        emit(as_json, {"vetoed": unit_code}, f"已记录一票否决 veto recorded: {unit_code}")
+
+    @main.group("results")
+    def results() -> None:
+        """Composite scores, grades and rankings."""
+
+    @results.command("compute")
+    @YEAR
+    @AS_USER
+    @db_options
+    def compute_cmd(db, as_json, year, username):
+        """Compute every unit's composite, grade and rank within its category."""
+        computed = compute_results(db, year, actor_for(db, username))
+        emit(as_json, {"units": len(computed)}, f"已计算 computed {len(computed)} units")
+
+    @results.command("publish")
+    @YEAR
+    @AS_USER
+    @db_options
+    def publish_cmd(db, as_json, year, username):
+        """Mark the results published."""
+        count = publish_results(db, year, actor_for(db, username))
+        emit(as_json, {"published": count}, f"已公布 published {count}")
+
+    @results.command("show")
+    @YEAR
+    @db_options
+    def show_cmd(db, as_json, year):
+        """The results by category and rank."""
+        rows = read_results(db, year)
+        emit(as_json, rows, "\n".join(
+            f"{r['category']:<8} {r['rank'] if r['rank'] is not None else '—':>4} {r['code']:<6} "
+            f"{r['name']:<16} {r['composite']:>7} {r['grade']}" for r in rows))
+
+    @results.command("export")
+    @YEAR
+    @click.option("-o", "--output", required=True, help="results.xlsx or results.csv")
+    @db_options
+    def export_cmd(db, as_json, year, output):
+        """Export to XLSX (one sheet per category) or CSV."""
+        path = export_results(db, year, output)
+        emit(as_json, {"path": str(path)}, f"已导出 exported {path}")
+
+    @main.command("appeal-adjust")
+    @click.argument("appeal_id", type=int)
+    @click.option("--item", required=True, help="The corrected item (indicator code, public, "
+                                                "leadership).")
+    @click.option("--value", required=True)
+    @click.option("--decision", required=True, help="The re-review's conclusion.")
+    @AS_USER
+    @db_options
+    def adjust_cmd(db, as_json, appeal_id, item, value, decision, username):
+        """Decide APPEAL_ID by correcting one value; recompute, re-rank, re-publish."""
+        changes = adjust_for_appeal(db, appeal_id, actor_for(db, username), item, value, decision)
+        emit(as_json, changes, "\n".join(
+            f"unit {c['unit_id']}: {c['old']['composite']}/{c['old']['grade']}/#{c['old']['rank']}"
+            f" → {c['new']['composite']}/{c['new']['grade']}/#{c['new']['rank']}"
+            for c in changes) or "无变化 no change")
