@@ -1,0 +1,158 @@
+"""The performance-plan journey in real Chromium (Debian's, driven by Playwright).
+
+A unit head submits the plan, the office returns it with a comment, the unit revises
+and resubmits, the office approves; the dashboard's counts follow; the auditor
+verifies the chain; the language switch works. Screenshots of each page go to
+``tests/artifacts/`` (ignored by git).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from engine import Database, actor_for, add_user, get_instance, start
+from web.app import create_app
+from web_support import PASSWORD
+
+CHROMIUM = os.environ.get("PERFEVAL_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                reason=f"no Chromium at {CHROMIUM} (apt-get install -y chromium)")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium; never a downloaded browser."""
+    return {**browser_type_launch_args, "executable_path": CHROMIUM,
+            "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run"]}
+
+
+@pytest.fixture
+def live(sqlite_template, tmp_path):
+    """The app on its own SQLite file, served by Werkzeug on a free port in a thread."""
+    path = tmp_path / "live.db"
+    shutil.copy(sqlite_template, path)
+    db = Database(f"sqlite:///{path}")
+    add_user(db, "admin", PASSWORD, ["admin"])
+    app = create_app({"DB": db, "SECRET_KEY": "browser-test", "SESSION_COOKIE_SECURE": False,
+                      "TESTING": True})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", db
+    finally:
+        server.shutdown()
+        thread.join(5)
+        server.server_close()
+        db.dispose()
+
+
+class Person:
+    """One signed-in browser context."""
+
+    def __init__(self, browser, base: str, username: str) -> None:
+        self.context = browser.new_context(locale="zh-CN")
+        self.page = self.context.new_page()
+        self.base, self.username = base, username
+        self.page.goto(f"{base}/login")
+        self.page.fill("#username", username)
+        self.page.fill("#password", PASSWORD)
+        self.page.click("#login")
+        self.page.wait_for_url(f"{base}/")
+
+    def go(self, path: str):
+        self.page.goto(self.base + path)
+        return self.page
+
+    def shot(self, name: str) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def _state_count(page, state: str) -> str:
+    cell = page.locator(f'.state-count[data-key="performance_plan"][data-state="{state}"]')
+    return cell.inner_text() if cell.count() else ""
+
+
+def test_plan_returned_revised_and_approved(browser, live):
+    base, db = live
+    plan = start(db, "performance_plan", actor_for(db, "staff101"), unit_code="101").instance_id
+    head, office = Person(browser, base, "head101"), Person(browser, base, "office")
+
+    head.shot("01-my-tasks")
+    head.page.click(f"text=#{plan}")
+    head.page.fill("#field_goals", "全年固定资产投资增长8%")
+    head.page.fill("#field_measures", "项目清单化、责任到人")
+    head.page.click("#save")
+    head.shot("02-instance-draft")
+    head.page.click("#fire-submit")
+    assert head.page.inner_text("#state") == "已报送"
+
+    dashboard = office.go("/office/")
+    assert _state_count(dashboard, "submitted") == "submitted=1"
+    office.shot("03-office-dashboard")
+    office.go(f"/instances/{plan}").click("#fire-start_review")
+    office.page.fill("#comment", "目标需量化到季度")
+    office.page.click("#fire-request_revision")
+    assert office.page.inner_text("#state") == "退回修改"
+    office.shot("04-instance-returned")
+
+    head.go("/")
+    assert "退回修改" in head.page.inner_text("#tasks")
+    head.page.click(f"text=#{plan}")
+    assert "目标需量化到季度" in head.page.inner_text("#history")
+    head.page.fill("#field_goals", "固定资产投资每季度增长2%")
+    head.page.click("#fire-submit")
+    assert head.page.inner_text("#state") == "已报送"
+
+    office.go(f"/instances/{plan}").click("#fire-start_review")
+    office.page.click("#fire-approve")
+    assert office.page.inner_text("#state") == "已审核备案"
+    dashboard = office.go("/office/")
+    assert _state_count(dashboard, "approved") == "approved=1"
+    assert _state_count(dashboard, "submitted") == ""
+    office.shot("05-office-dashboard-after")
+
+    view = get_instance(db, plan)
+    assert view.state == "approved" and view.data["goals"] == "固定资产投资每季度增长2%"
+    head.close()
+    office.close()
+
+    auditor = Person(browser, base, "auditor")
+    auditor.go("/audit/")
+    auditor.shot("06-audit-search")
+    auditor.page.click("#verify-link")
+    assert "校验通过" in auditor.page.inner_text("#verify-result")
+    auditor.shot("07-audit-verify")
+    auditor.close()
+
+
+def test_language_switch_and_admin_pages(browser, live):
+    base, _db = live
+    admin = Person(browser, base, "admin")
+    assert "我的待办" in admin.page.inner_text("h1")
+    admin.page.click("#lang-switch")
+    admin.page.wait_for_load_state()
+    assert "My tasks" in admin.page.inner_text("h1")
+    admin.shot("08-my-tasks-english")
+    admin.go("/admin/definitions")
+    assert "Annual performance plan" in admin.page.inner_text("main")
+    admin.shot("09-definitions-english")
+    admin.go("/admin/")
+    admin.shot("10-admin")
+    admin.page.click("#lang-switch")
+    admin.page.wait_for_load_state()
+    assert "系统管理" in admin.page.inner_text("h1")
+    admin.close()
