@@ -35,6 +35,9 @@ from .render import render_inapp
 from .sql import insert_ignoring_duplicates, lock_skipping
 
 log = logging.getLogger(__name__)
+#: Rows one fan-out transaction writes at most (plus one event's worth): on SQLite the
+#: transaction holds the database's write lock, which ``fire()`` waits for.
+ROW_BUDGET = 2000
 _o, _d, _n = OutboxMessage.__table__, Delivery.__table__, InboxEntry.__table__
 
 
@@ -140,6 +143,8 @@ def expand_batch(db: Database, directory: Directory | None, now: datetime,
         directory = directory or Directory.load(conn)
         builder = ContextBuilder(db, conn, config.base_url)
         for row in rows:
+            if len(out.inbox) + len(out.deliveries) >= ROW_BUDGET:
+                break  # the rest stay pending for the next batch: keep the lock short
             try:
                 expand_event(row, builder, directory, now, config, out)
             except Exception as exc:  # noqa: BLE001 - one broken event must not block the rest

@@ -7,8 +7,9 @@ from sqlalchemy import select, update
 
 from engine import fire
 from engine.models import OutboxMessage, User
-from notifications import dispatch, list_inbox, unread_count
+from notifications import dispatch, fanout, list_inbox, unread_count
 from notifications.models import Delivery, InboxEntry
+from notify_support import FakeChannel
 from notify_support import fake, people, plan, staff  # noqa: F401 - fixtures
 
 
@@ -92,3 +93,12 @@ def test_dispatching_again_adds_nothing(db, plan, staff, fake):
 def _user(db, username):
     with db.read() as conn:
         return conn.execute(select(User.id).where(User.username == username)).scalar_one()
+
+
+def test_a_big_fan_out_is_split_over_transactions_without_losing_events(db, plan, staff,
+                                                                         monkeypatch):
+    monkeypatch.setattr(fanout, "ROW_BUDGET", 4)
+    fire(db, plan, "submit", staff["chen"])  # started: 3 inbox + 1 email; submitted: 2 + 1
+    channel = FakeChannel()
+    report = dispatch(db, channels={"email": channel})
+    assert (report.events, report.inbox, report.sent) == (2, 5, 2)

@@ -13,7 +13,7 @@ from engine import fire, start
 from engine.models import OutboxMessage, User
 from notifications import dispatch, list_inbox, set_preferences
 from notifications.models import Delivery, InboxEntry
-from notify_support import FakeChannel, timer_event
+from notify_support import timer_event
 from notify_support import fake, people, staff  # noqa: F401 - fixtures
 
 ENTERED = "2026-03-02 02:00:00"  # Monday 10:00 in Shanghai; the plan is due 03-31
