@@ -20,7 +20,7 @@ from engine import Database
 
 from . import auth, errors, i18n
 from .extensions import csrf, login_manager
-from .views import admin, audit, instances, office, tasks
+from .views import admin, audit, instances, office, results, tasks
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     i18n.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
-    for blueprint in (auth.bp, tasks.bp, instances.bp, office.bp, audit.bp, admin.bp):
+    for blueprint in (auth.bp, tasks.bp, instances.bp, office.bp, results.bp, audit.bp,
+                      admin.bp):
         app.register_blueprint(blueprint)
 
     @app.after_request

@@ -13,6 +13,7 @@ USERS = ("staff101", "head101", "head102", "office", "auditor", "admin")
 PAGES = {  # path: users that get 200 (the others: 403; own-unit pages for unit users)
     "/": USERS,
     "/instances/": USERS,
+    "/results/": USERS,
     "/office/": ("office", "admin"),
     "/office/export.xlsx": ("office", "admin"),
     "/audit/": ("office", "auditor", "admin"),
