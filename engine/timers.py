@@ -8,15 +8,18 @@
   AND status='pending' RETURNING …`` inside ``BEGIN IMMEDIATE``.
 
 Both use the ``(status, due_at)`` index, so a sweep's cost follows the due timers, not
-the pending ones. Each claimed timer is then handled in a SAVEPOINT of the same
-transaction: re-checked (its instance must still be in the timer's state, its
-calendar version current), its effect written — an outbox event (``remind``, ``due``,
-``escalate``; ``dedupe_key = "timer:<id>"``) and, for an escalation with ``fire``,
+the pending ones. Each claimed timer is then handled in the same transaction:
+re-checked (its instance must still be in the timer's state, its calendar version
+current), its effect written — an outbox event (``remind``, ``due``, ``escalate``;
+``dedupe_key = "timer:<id>"``) and, for an escalation with ``fire``,
 :func:`engine.instances.fire_on` as :meth:`Actor.system` — and the timer marked
 ``done``. The claim and the effect commit together, so a sweeper killed at any point
 leaves either both or neither; the unique dedupe key backs that up.
 
-A timer whose handling raises is rolled back to its savepoint, logged, its
+The batch is first tried in one SAVEPOINT, re-checked with one query, its outbox rows
+and timer updates written with one executemany each (few round trips: PostgreSQL's
+cost is round trips). If any timer raises, that savepoint is rolled back and the batch
+is handled again one SAVEPOINT per timer: the broken one is rolled back, logged, its
 ``attempts`` incremented and ``retry_at`` pushed back (exponential, capped); after
 :data:`MAX_ATTEMPTS` it is ``failed``. It never stops the sweep.
 
@@ -83,9 +86,11 @@ _SUPERSEDED = select(exists().where(
     _t.c.status.in_(("pending", "claimed", "done")), _t.c.due_at <= bindparam("now"), _LATER))
 _EVENT = {name: dialect.insert(_o).on_conflict_do_nothing(index_elements=["dedupe_key"])
           for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
-_RECHECK = select(_t.c.status, _i.c.state, _i.c.definition_version_id, _i.c.definition_key,
-                  _i.c.subject_unit_id, _i.c.data).select_from(
-    _t.join(_i, _i.c.id == _t.c.instance_id)).where(_t.c.id == bindparam("tid"))
+_RECHECK = select(_t.c.id, _t.c.status, _i.c.state, _i.c.definition_version_id,
+                  _i.c.definition_key, _i.c.subject_unit_id, _i.c.data).select_from(
+    _t.join(_i, _i.c.id == _t.c.instance_id))
+_RECHECK_ONE = _RECHECK.where(_t.c.id == bindparam("tid"))
+_RECHECK_MANY = _RECHECK.where(_t.c.id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,38 @@ def sweep(db: Database, now: datetime | None = None, *, worker: str | None = Non
     return report
 
 
+class _Writes:
+    """The outbox rows and timer updates of a batch: written at once, or (``deferred``)
+    collected and written with one executemany each by :meth:`flush`."""
+
+    def __init__(self, conn: Connection, deferred: bool) -> None:
+        self.conn, self.deferred = conn, deferred
+        self.events: list[dict[str, Any]] = []
+        self.finishes: list[dict[str, Any]] = []
+
+    def event(self, values: dict[str, Any]) -> None:
+        """Insert an outbox row (an existing dedupe key is skipped)."""
+        if self.deferred:
+            self.events.append(values)
+        else:
+            self.conn.execute(_EVENT[self.conn.dialect.name], values)
+
+    def finish(self, params: dict[str, Any]) -> None:
+        """Mark a timer done/collapsed/cancelled."""
+        if self.deferred:
+            self.finishes.append(params)
+        else:
+            self.conn.execute(_FINISH, params)
+
+    def flush(self) -> None:
+        """Write what was deferred."""
+        if self.events:
+            self.conn.execute(_EVENT[self.conn.dialect.name], self.events)
+        if self.finishes:
+            self.conn.execute(_FINISH, self.finishes)
+        self.events, self.finishes = [], []
+
+
 def _sweep_batch(db: Database, now: datetime, report: SweepReport, size: int) -> int:
     calendar = calendar_for(db)
     policy = TimePolicy.from_env()
@@ -150,10 +187,39 @@ def _sweep_batch(db: Database, now: datetime, report: SweepReport, size: int) ->
             rows = conn.execute(_CLAIM_PG, params).all()
         else:
             rows = conn.execute(_CLAIM_SQLITE, params).all()
-        for timer in sorted(rows, key=lambda r: (r.due_at, r.id)):
-            report.outcomes.append(_handle(conn, db, timer, now, report.worker, calendar,
-                                           policy))
+        rows = sorted(rows, key=lambda r: (r.due_at, r.id))
+        outcomes = _whole_batch(conn, db, rows, now, report.worker, calendar, policy)
+        if outcomes is None:  # some timer failed: again, one savepoint per timer
+            outcomes = [_handle(conn, db, timer, now, report.worker, calendar, policy)
+                        for timer in rows]
+        report.outcomes += outcomes
     return len(rows)
+
+
+def _whole_batch(conn: Connection, db: Database, rows: list, now: datetime, worker: str,
+                 calendar: WorkCalendar, policy: TimePolicy) -> list[Outcome] | None:
+    """The fast path: the batch in one savepoint, its re-check in one query, its outbox
+    rows and timer updates in one executemany each. None, rolled back, if any timer
+    raises — the caller then handles the timers one by one."""
+    if not rows:
+        return []
+    found = {r.id: r for r in conn.execute(_RECHECK_MANY, {"ids": [r.id for r in rows]})}
+    writes, fired, outcomes = _Writes(conn, deferred=True), set(), []
+    savepoint = conn.begin_nested()
+    try:
+        for timer in rows:
+            inst = None if timer.instance_id in fired else found[timer.id]
+            outcome = _effect(conn, db, timer, now, worker, calendar, policy, writes, inst)
+            if outcome.startswith("fired"):
+                fired.add(timer.instance_id)  # its other timers: re-check one by one
+            outcomes.append(Outcome(timer.id, timer.instance_id, timer.kind, timer.state,
+                                    outcome))
+        writes.flush()
+        savepoint.commit()
+        return outcomes
+    except Exception:  # noqa: BLE001 - retried timer by timer, which logs the cause
+        savepoint.rollback()
+        return None
 
 
 def _handle(conn: Connection, db: Database, timer, now: datetime, worker: str,
@@ -161,7 +227,8 @@ def _handle(conn: Connection, db: Database, timer, now: datetime, worker: str,
     """One claimed timer, in a savepoint; failures become a retry, never an exception."""
     savepoint = conn.begin_nested()
     try:
-        outcome = _effect(conn, db, timer, now, worker, calendar, policy)
+        outcome = _effect(conn, db, timer, now, worker, calendar, policy,
+                          _Writes(conn, deferred=False))
         savepoint.commit()
         return Outcome(timer.id, timer.instance_id, timer.kind, timer.state, outcome)
     except Exception as exc:  # noqa: BLE001 - a broken timer must not stop the sweep
@@ -178,18 +245,20 @@ def _handle(conn: Connection, db: Database, timer, now: datetime, worker: str,
                        "failed" if failed else "retry", f"{type(exc).__name__}: {exc}")
 
 
-def _finish(conn: Connection, timer, status: str, outcome: str, now: datetime,
+def _finish(writes: _Writes, timer, status: str, outcome: str, now: datetime,
             worker: str) -> str:
-    conn.execute(_FINISH, {"tid": timer.id, "status": status, "outcome": outcome, "now": now,
-                           "worker": worker})
+    writes.finish({"tid": timer.id, "status": status, "outcome": outcome, "now": now,
+                   "worker": worker})
     return outcome
 
 
 def _effect(conn: Connection, db: Database, timer, now: datetime, worker: str,
-            calendar: WorkCalendar, policy: TimePolicy) -> str:
-    inst = conn.execute(_RECHECK, {"tid": timer.id}).first()
+            calendar: WorkCalendar, policy: TimePolicy, writes: _Writes, inst=None) -> str:
+    """Re-check, then the timer's effect (see the module docstring); its outcome."""
+    if inst is None:
+        inst = conn.execute(_RECHECK_ONE, {"tid": timer.id}).first()
     if inst.status not in ("pending", "claimed") or inst.state != timer.state:
-        return _finish(conn, timer, "cancelled", "stale", now, worker)
+        return _finish(writes, timer, "cancelled", "stale", now, worker)
     if timer.calendar_version != calendar.version and timer.slot and timer.entered_at:
         moved = recalc_entry(conn, db, timer.instance_id, timer.state, timer.entered_at,
                              calendar, policy, inst)
@@ -198,15 +267,15 @@ def _effect(conn: Connection, db: Database, timer, now: datetime, worker: str,
             conn.execute(_REPENDING, {"tid": timer.id})
             return "rescheduled"
     if timer.kind == "remind" and _superseded(conn, timer, now):
-        return _finish(conn, timer, "collapsed", "collapsed", now, worker)
+        return _finish(writes, timer, "collapsed", "collapsed", now, worker)
     comp = compiled(db, inst.definition_version_id)
-    _notify(conn, comp, timer, inst, now, calendar, policy)
+    _notify(conn, comp, timer, inst, now, calendar, policy, writes)
     outcome = "notified"
     if timer.kind == "escalate" and timer.fire_trigger:
         fire_on(conn, db, timer.instance_id, timer.fire_trigger, Actor.system(),
                 comment=f"逾期自动处理 — deadline escalation (timer {timer.id})")
         outcome = f"fired:{timer.fire_trigger}"
-    return _finish(conn, timer, "done", outcome, now, worker)
+    return _finish(writes, timer, "done", outcome, now, worker)
 
 
 def _superseded(conn: Connection, timer, now: datetime) -> bool:
@@ -220,7 +289,7 @@ def _superseded(conn: Connection, timer, now: datetime) -> bool:
 
 
 def _notify(conn: Connection, comp, timer, inst, now: datetime, calendar: WorkCalendar,
-            policy: TimePolicy) -> None:
+            policy: TimePolicy, writes: _Writes) -> None:
     """The timer's outbox event; a duplicate dedupe key is ignored (already done)."""
     due = timer.due_date
     today = local_today(now)
@@ -241,7 +310,7 @@ def _notify(conn: Connection, comp, timer, inst, now: datetime, calendar: WorkCa
               "dedupe_key": f"timer:{timer.id}",
               "recipients": {"roles": roles, "unit_id": inst.subject_unit_id},
               "payload": payload, "status": "pending", "attempts": 0, "created_at": now}
-    conn.execute(_EVENT[conn.dialect.name], values)
+    writes.event(values)
 
 
 def deadline_moment(due: date, policy: TimePolicy) -> datetime:
