@@ -103,8 +103,11 @@ def _change(conn: Connection, db: Database, instance_id: int, actor: Actor, trig
     same_entry = (_t.c.instance_id == instance_id, _t.c.state == row.state,
                   _t.c.entered_at == entry.entered_at)
     if trigger == PAUSE:
-        conn.execute(update(_t).where(*same_entry, _t.c.status == "pending")
-                     .values(status="paused", paused_at=now))
+        paused = conn.execute(update(_t).where(*same_entry, _t.c.status == "pending")
+                              .values(status="paused", paused_at=now)).rowcount
+        if not paused:  # rolls the history entry back with it
+            raise InvalidInput("没有待触发的期限提醒可暂停 — every timer of this deadline has "
+                               "already taken effect; nothing to pause", **context)
         return DeadlineChange(instance_id, result.version, row.state, entry.due_date,
                               entry.due_date, True)
     conn.execute(update(_t).where(*same_entry, _t.c.status.in_(("pending", "paused")))

@@ -259,9 +259,10 @@ def _effect(conn: Connection, db: Database, timer, now: datetime, worker: str,
         inst = conn.execute(_RECHECK_ONE, {"tid": timer.id}).first()
     if inst.status not in ("pending", "claimed") or inst.state != timer.state:
         return _finish(writes, timer, "cancelled", "stale", now, worker)
+    due_date = timer.due_date
     if timer.calendar_version != calendar.version and timer.slot and timer.entered_at:
-        moved = recalc_entry(conn, db, timer.instance_id, timer.state, timer.entered_at,
-                             calendar, policy, inst)
+        moved, due_date = recalc_entry(conn, db, timer.instance_id, timer.state,
+                                       timer.entered_at, calendar, policy, inst)
         new_due = moved.get(timer.id)
         if new_due is not None and new_due > now:
             conn.execute(_REPENDING, {"tid": timer.id})
@@ -269,7 +270,7 @@ def _effect(conn: Connection, db: Database, timer, now: datetime, worker: str,
     if timer.kind == "remind" and _superseded(conn, timer, now):
         return _finish(writes, timer, "collapsed", "collapsed", now, worker)
     comp = compiled(db, inst.definition_version_id)
-    _notify(conn, comp, timer, inst, now, calendar, policy, writes)
+    _notify(conn, comp, timer, inst, now, calendar, policy, writes, due_date)
     outcome = "notified"
     if timer.kind == "escalate" and timer.fire_trigger:
         fire_on(conn, db, timer.instance_id, timer.fire_trigger, Actor.system(),
@@ -289,9 +290,9 @@ def _superseded(conn: Connection, timer, now: datetime) -> bool:
 
 
 def _notify(conn: Connection, comp, timer, inst, now: datetime, calendar: WorkCalendar,
-            policy: TimePolicy, writes: _Writes) -> None:
+            policy: TimePolicy, writes: _Writes, due: date | None = None) -> None:
     """The timer's outbox event; a duplicate dedupe key is ignored (already done)."""
-    due = timer.due_date
+    due = due or timer.due_date
     today = local_today(now)
     notify = list(timer.notify or ())
     roles = notify if timer.kind == "escalate" and notify else list(
@@ -323,9 +324,10 @@ def deadline_moment(due: date, policy: TimePolicy) -> datetime:
 
 def recalc_entry(conn: Connection, db: Database, instance_id: int, state: str,
                  entered_at: datetime, calendar: WorkCalendar, policy: TimePolicy,
-                 inst=None) -> dict[int, datetime]:
+                 inst=None) -> tuple[dict[int, datetime], date | None]:
     """Recompute, in place, the pending and paused timers of one state entry with
-    ``calendar`` (extensions and pauses kept); return {timer id: new due_at}."""
+    ``calendar`` (extensions and pauses kept); return ({timer id: new due_at}, the new
+    due date)."""
     if inst is None:
         inst = conn.execute(select(_i.c.definition_version_id, _i.c.data).where(
             _i.c.id == instance_id)).first()
@@ -334,7 +336,7 @@ def recalc_entry(conn: Connection, db: Database, instance_id: int, state: str,
         _t.c.instance_id == instance_id, _t.c.state == state, _t.c.entered_at == entered_at,
         _t.c.status.in_(("pending", "paused", "claimed")))).all()
     if spec is None or not rows:
-        return {}
+        return {}, None
     plan = deadline_plan(spec, entered_at, calendar, year=cycle_year(inst.data),
                          adjustments=rows[0].adjustments or (), policy=policy)
     slots = {t.slot: t for t in plan.timers}
@@ -347,7 +349,7 @@ def recalc_entry(conn: Connection, db: Database, instance_id: int, state: str,
         if planned is not None:
             values["due_at"] = moved[row.id] = planned.due_at
         conn.execute(update(_t).where(_t.c.id == row.id).values(**values))
-    return moved
+    return moved, plan.due_date
 
 
 def recompute_pending(db: Database, *, batch: int = 500) -> int:

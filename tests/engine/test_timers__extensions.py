@@ -124,3 +124,16 @@ def test_leaving_a_state_cancels_its_paused_timers(db, actors, plans):
     fire(db, pid, "submit", actors["head101"])
     assert timers(db, pid, "paused") == []
     assert {t.state for t in timers(db, pid, "pending")} == {"submitted"}
+
+
+def test_a_deadline_whose_timers_all_took_effect_cannot_be_paused(db, actors, plans):
+    pid = plans["101"]
+    sweep(db, local("2026-08-31 12:00"))  # everything fired; mark_overdue left drafting
+    with freeze_time(local("2026-08-31 13:00")):
+        fire(db, pid, "submit", actors["head101"])
+    sweep(db, local("2026-09-30 12:00"))  # submitted's timers too
+    version = get_instance(db, pid).version
+    with pytest.raises(InvalidInput) as caught:
+        pause_deadline(db, pid, actors["office"], reason="太晚了")
+    assert "nothing to pause" in caught.value.message
+    assert get_instance(db, pid).version == version
