@@ -10,7 +10,7 @@ remaining children counted, so two children finishing at once cannot both miss i
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterable
 
 from sqlalchemy import Connection, bindparam, select
 
@@ -56,10 +56,24 @@ def check_parent_open(conn: Connection, db: Database, parent_id: int, **context)
                                 **context)
 
 
+def any_pending(conn: Connection, parent_id: int, cond: ChildrenCondition,
+                child_states: Iterable[str]) -> bool:
+    """Whether some child is still outside ``cond.all_in``: an index seek per other state
+    of the child definition (``ix_instances_parent``), stopping at the first found —
+    constant cost however many children the parent has."""
+    others = [s for s in child_states if s not in cond.all_in]
+    if not others:
+        return False
+    return conn.execute(select(_i.c.id).where(
+        _i.c.parent_id == parent_id, _i.c.definition_key == cond.definition,
+        _i.c.state.in_(others)).limit(1)).first() is not None
+
+
 def advance_parent(conn: Connection, db: Database, parent_id: int, child_key: str,
-                   child_state: str):
+                   child_state: str, child_states: Iterable[str]):
     """Fire the parent's system ``when_children`` transition that ``child_state`` of a
-    ``child_key`` child may complete, when no such child is left outside its states."""
+    ``child_key`` child may complete, when no such child is left outside its states
+    (``child_states``: every state of the child's definition)."""
     parent = conn.execute(_SELECT_PARENT, {"p_id": parent_id}).first()
     if parent is None:
         return None
@@ -70,7 +84,7 @@ def advance_parent(conn: Connection, db: Database, parent_id: int, child_key: st
         return None
     parent = conn.execute(_SELECT_PARENT_LOCKED, {"p_id": parent_id}).first()
     for t in comp.auto_children.get((parent.state, child_key), ()):
-        if not pending_children(conn, parent_id, t.when_children):
+        if not any_pending(conn, parent_id, t.when_children, child_states):
             from .instances import fire_on  # the parent moves through the same write path
 
             return fire_on(conn, db, parent_id, t.trigger, Actor.system())

@@ -279,7 +279,8 @@ def fire_on(conn: Connection, db: Database, instance_id: int, trigger: str, acto
     result = _write(conn, comp, row, instance_id, actor, trigger, attempt.role, dest,
                     comment, patch, db)
     if row.parent_id is not None and dest != row.state:
-        advance_parent(conn, db, row.parent_id, comp.definition.key, dest)
+        advance_parent(conn, db, row.parent_id, comp.definition.key, dest,
+                       comp.definition.states)
     return result
 
 
