@@ -29,7 +29,7 @@ from .db import Database
 from .exceptions import InvalidInput, NotFound
 from .hashing import GENESIS
 from .children import pending_children
-from .instances import START_TRIGGER, FireResult, _enter_state, _entry, _outbox, fire
+from .instances import START_TRIGGER, FireResult, _enter_state, _entry, _outbox, fire, fire_on
 from .models import HistoryEntry, Instance, Unit
 from .registry import compiled, latest
 from .scoring_models import Cycle
@@ -158,3 +158,23 @@ def children_count(db: Database, parent_id: int) -> dict[str, int]:
         rows = conn.execute(select(_i.c.definition_key, func.count()).where(
             _i.c.parent_id == parent_id).group_by(_i.c.definition_key)).all()
     return {k: n for k, n in rows}
+
+
+def fire_children(db: Database, year: int, key: str, trigger: str, actor: Actor, *,
+                  states: tuple[str, ...] | None = None,
+                  comment: str | None = None) -> list[FireResult]:
+    """Fire ``trigger`` on every child of ``key`` of the ``year`` cycle (those in
+    ``states``, default: every state the trigger leaves), in ONE transaction — e.g.
+    opening the self-assessment window for every unit, or marking the late ones overdue.
+    Any refusal rolls the whole batch back."""
+    parent = cycle_for_year(db, year)["instance_id"]
+    comp = latest(db, key)
+    sources = states or tuple(dict.fromkeys(
+        s for t in comp.definition.transitions if t.trigger == trigger for s in t.sources))
+    if not sources:
+        raise InvalidInput(f"{key} 没有 {trigger} 操作 — {key} has no trigger {trigger!r}")
+    with db.write() as conn:
+        ids = list(conn.execute(select(_i.c.id).where(
+            _i.c.parent_id == parent, _i.c.definition_key == key, _i.c.state.in_(sources))
+            .order_by(_i.c.id)).scalars())
+        return [fire_on(conn, db, i, trigger, actor, comment=comment) for i in ids]

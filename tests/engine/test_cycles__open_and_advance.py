@@ -92,3 +92,51 @@ def test_available_triggers_read_the_children(db, actors, cycle):
     assert not actions["start_monitoring"].allowed
     assert "3 个 performance_plan 未完成" in actions["start_monitoring"].reasons[0]
     assert actions["force_start_monitoring"].allowed
+
+
+def test_fire_children_opens_every_window_in_one_transaction(db, actors, cycle):
+    from engine.cycles import fire_children
+
+    opened = fire_children(db, 2026, "half_year_self_assessment", "open_window",
+                           actors["office"])
+    assert [r.to_state for r in opened] == ["open"] * 3
+    assert fire_children(db, 2026, "half_year_self_assessment", "open_window",
+                         actors["office"]) == []
+    with pytest.raises(NotPermitted):  # one refusal rolls the batch back
+        fire_children(db, 2026, "annual_self_assessment", "open_window", actors["head101"])
+    states = {v.state for v in list_instances(db, key="annual_self_assessment")}
+    assert states == {"not_open"}
+
+
+def test_the_last_two_children_finishing_at_once_still_advance_the_parent(db, actors, cycle):
+    """Two writers approve the last two plans concurrently; the parent row lock makes
+    the second see the first, so exactly one of them advances the cycle."""
+    import threading
+
+    office = actors["office"]
+    fire(db, cycle.instance_id, "issue_work_plan",
+         Actor(None, "committee", None, frozenset({"committee"})))
+    plans = list_instances(db, key="performance_plan")
+    for plan in plans:
+        head = Actor(None, "h", plan.subject_unit_id, frozenset({"unit_head"}))
+        fire(db, plan.id, "submit", head, data={"goals": "目标", "measures": "措施"})
+        fire(db, plan.id, "start_review", office)
+    fire(db, plans[0].id, "approve", office)
+    barrier, errors = threading.Barrier(2), []
+
+    def approve(plan_id):
+        try:
+            barrier.wait()
+            fire(db, plan_id, "approve", office)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=approve, args=(p.id,)) for p in plans[1:]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    history = read_history(db, cycle.instance_id)
+    assert [e["trigger"] for e in history].count("start_monitoring") == 1
+    assert history[-1]["to_state"] == "monitoring"

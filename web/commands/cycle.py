@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from engine import actor_for
 from engine.cycle_config import load_config
-from engine.cycles import advance, cycle_for_year, force, open_cycle
+from engine.cycles import advance, cycle_for_year, fire_children, force, open_cycle
 from engine.models import Instance
 
 from .common import db_options, emit
@@ -75,3 +75,18 @@ def register(main: click.Group) -> None:
         result = force(db, cycle_for_year(db, year)["instance_id"], trigger,
                        actor_for(db, username), reason)
         emit(as_json, result.__dict__, f"{result.from_state} → {result.to_state} (forced)")
+
+    @cycle.command("fire-children")
+    @YEAR
+    @click.argument("definition")
+    @click.argument("trigger")
+    @click.option("--state", "states", multiple=True, help="Only children in this state.")
+    @click.option("--comment", default=None)
+    @AS_USER
+    @db_options
+    def fire_children_cmd(db, as_json, year, definition, trigger, states, comment, username):
+        """Fire TRIGGER on every DEFINITION child of the cycle, in one transaction
+        (e.g. half_year_self_assessment open_window)."""
+        results = fire_children(db, year, definition, trigger, actor_for(db, username),
+                                states=tuple(states) or None, comment=comment)
+        emit(as_json, {"fired": len(results)}, f"已执行 fired {trigger} on {len(results)}")
