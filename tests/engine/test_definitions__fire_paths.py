@@ -1,0 +1,67 @@
+"""Every transition of every bundled definition through the real write path: an instance
+is walked to the transition's source state, then every other role is refused, a unit
+role of another unit is refused, and a permitted role moves it to the target."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import pytest
+
+from engine import Actor, InvalidInput, NotPermitted, fire, get_instance, start
+from engine.models import Unit
+from test_definitions__transitions import DEFINITIONS, good_data
+from workflow.roles import ROLES, is_unit_role
+
+KEYS = sorted(DEFINITIONS)
+
+
+def path_to(definition, target):
+    """The shortest list of transitions from the initial state to ``target``."""
+    queue, seen = deque([(definition.initial, [])]), {definition.initial}
+    while queue:
+        state, path = queue.popleft()
+        if state == target:
+            return path
+        for t in definition.transitions_from(state):
+            if t.dest not in seen:
+                seen.add(t.dest)
+                queue.append((t.dest, path + [(state, t)]))
+    raise AssertionError(f"{target} unreachable")
+
+
+def actor(role, unit):
+    return Actor(None, f"as_{role}", unit if is_unit_role(role) else None, frozenset({role}))
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_each_transition_fires_only_for_its_roles(db, key):
+    with db.read() as conn:
+        unit, other = (conn.execute(Unit.__table__.select().where(Unit.code == c)).first().id
+                       for c in ("101", "102"))
+    d = DEFINITIONS[key]
+    data = good_data(d)
+    office = Actor(None, "office", None, frozenset({"office"}))
+    checked = 0
+    for t in d.transitions:
+        for source in t.sources:
+            iid = start(db, key, office, unit_id=unit if d.subject == "unit" else None,
+                        data=data).instance_id
+            for _, step in path_to(d, source):
+                fire(db, iid, step.trigger, actor(step.roles[0], unit), comment="意见")
+            assert get_instance(db, iid).state == source
+            for role in ROLES:
+                if role in t.roles and not ROLES[role].read_only:
+                    continue
+                if any(role in o.roles for o in d.transitions_from(source)
+                       if o.trigger == t.trigger):
+                    continue  # another transition with this trigger admits the role
+                with pytest.raises((NotPermitted, InvalidInput)):
+                    fire(db, iid, t.trigger, actor(role, unit), comment="意见")
+            for role in (r for r in t.roles if is_unit_role(r)):
+                with pytest.raises(NotPermitted):
+                    fire(db, iid, t.trigger, actor(role, other), comment="意见")
+            result = fire(db, iid, t.trigger, actor(t.roles[0], unit), comment="意见")
+            assert result.to_state == t.dest
+            checked += 1
+    assert checked == sum(len(t.sources) for t in d.transitions)
