@@ -54,10 +54,23 @@ def _decimal(text: Any) -> Decimal | None:
     return value if value.is_finite() else None
 
 
-def _may_enter(role: str, item: str) -> bool:
-    """office enters anything; experts (verifiers) indicators; leaders leadership."""
-    return role == "office" or (role == "expert" and item not in COMPONENT_ITEMS) \
+def _may_enter(role: str, item: str, category: str | None, mine: set[tuple[str, str]]) -> bool:
+    """office enters anything; an expert the indicators whose verifying unit
+    (考核责任单位) is the expert's own unit; leaders the leadership score."""
+    return role == "office" or (role == "expert" and (category, item) in mine) \
         or (role == "leader" and item == "leadership")
+
+
+def _verified_by(conn: Connection, actor: Actor) -> set[tuple[str, str]]:
+    """(category, indicator code) pairs whose ``verifier`` names the actor's unit."""
+    if actor.unit_id is None:
+        return set()
+    unit = conn.execute(select(_u.c.code, _u.c.name).where(_u.c.id == actor.unit_id)).first()
+    names = {unit.code, unit.name} if unit else set()
+    rows = conn.execute(select(_i.c.data).where(
+        _i.c.definition_key == "indicator_system", _i.c.state == "in_force")).scalars()
+    return {(data["category"], str(r["code"])) for data in rows
+            for r in data.get("indicators") or [] if r.get("verifier") in names}
 
 
 def enter_scores(db: Database, year: int, actor: Actor,
@@ -68,7 +81,8 @@ def enter_scores(db: Database, year: int, actor: Actor,
     cycle = cycle_for_year(db, year)
     errors: list[RowError] = []
     with db.write() as conn:
-        units = dict(conn.execute(select(_u.c.code, _u.c.id)).all())
+        units = {r.code: r for r in conn.execute(select(_u.c.code, _u.c.id, _u.c.category))}
+        mine = _verified_by(conn, actor) if role == "expert" else set()
         good = []
         for number, (code, item, raw) in enumerate(rows, start=2):
             value = _decimal(raw)
@@ -76,13 +90,14 @@ def enter_scores(db: Database, year: int, actor: Actor,
                 errors.append(RowError(number, "unit", f"单位 {code} 不存在 (unknown unit)"))
             if not item:
                 errors.append(RowError(number, "item", "不能为空 (required)"))
-            elif not _may_enter(role, item):
+            elif not _may_enter(role, item, units[code].category if code in units else None,
+                                mine):
                 errors.append(RowError(number, "item", f"角色 {role} 不能录入 {item} "
-                                                       f"(not this role's item)"))
+                                                       f"(not an item assigned to this user)"))
             if value is None or value < 0:
                 errors.append(RowError(number, "value", f"得分 {raw!r} 须为非负数 "
                                                         f"(not a number ≥ 0)"))
-            good.append((units.get(code), item, value))
+            good.append((units[code].id if code in units else None, item, value))
         if errors:
             return errors  # nothing has been written
         now = utcnow()

@@ -81,3 +81,44 @@ def test_only_the_office_computes(db_url):
     denied = run("results", "compute", "--year", "2026", "--as", "head101", "--db", db_url,
                  code=3)
     assert "office" in denied.stderr
+
+
+def test_verifiers_enter_only_the_indicators_assigned_to_their_unit(db_url):
+    from engine import add_user
+    from engine.cycles import open_cycle
+    from engine.results import enter_scores
+    db = Database(db_url)
+    try:
+        open_cycle(db, 2026, OFFICE)
+        systems_in_force(db_url)
+        add_user(db, "fin_expert", "password-123", ["expert"], unit_code="102")  # 县财政局
+        add_user(db, "other_expert", "password-123", ["expert"])
+        from engine import actor_for
+        rows = [("101", "K1", "88")]
+        refused = enter_scores(db, 2026, actor_for(db, "other_expert"), rows)
+        assert [e.column for e in refused] == ["item"]
+    finally:
+        db.dispose()
+
+
+def test_an_expert_of_the_verifying_unit_may_enter(db_url):
+    from engine import actor_for, add_user, fire as fire_, start as start_
+    from engine.cycles import open_cycle
+    from engine.results import enter_scores
+    db = Database(db_url)
+    try:
+        open_cycle(db, 2026, OFFICE)
+        rows = [{"code": "F1", "name": "财源", "weight": 100, "method": "direct",
+                 "verifier": "县财政局"}]
+        iid = start_(db, "indicator_system", OFFICE,
+                     data={"category": "县直单位", "indicators": rows}).instance_id
+        for trigger, who in (("submit", OFFICE), ("start_review", COMMITTEE),
+                             ("approve", COMMITTEE), ("put_in_force", OFFICE)):
+            fire_(db, iid, trigger, who)
+        add_user(db, "fin_expert", "password-123", ["expert"], unit_code="102")
+        expert = actor_for(db, "fin_expert")
+        assert enter_scores(db, 2026, expert, [("101", "F1", "91.5")]) == []
+        refused = enter_scores(db, 2026, expert, [("201", "F1", "90"), ("101", "public", "90")])
+        assert [e.row for e in refused] == [2, 3]  # 乡镇场 has no such indicator; public
+    finally:
+        db.dispose()
