@@ -20,6 +20,7 @@ from engine import Database
 
 from . import auth, errors, i18n
 from .extensions import csrf, login_manager
+from .api import bp as api_bp
 from .views import admin, audit, instances, office, results, tasks
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     auth.init_app(app)
     errors.init_app(app)
     for blueprint in (auth.bp, tasks.bp, instances.bp, office.bp, results.bp, audit.bp,
-                      admin.bp):
+                      admin.bp, api_bp):
         app.register_blueprint(blueprint)
 
     @app.after_request

@@ -1,7 +1,7 @@
 """Error pages in the user's language; engine errors mapped by their HTTP status.
 
 No stack trace ever reaches the browser: unexpected exceptions are logged and shown
-as a plain 500 page.
+as a plain 500 page. Under ``/api/`` every error is JSON instead (``web.api.errors``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from engine import WorkflowError
+
+from .api.errors import error_response, is_api_request
 
 log = logging.getLogger(__name__)
 
@@ -36,17 +38,25 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(exc):
+        if is_api_request():
+            return error_response(exc)
         return render_error(400, _("表单已失效(缺少或错误的安全令牌),请刷新页面后重试。"))
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
+        if is_api_request():
+            return error_response(exc)
         return render_error(exc.code or 500)
 
     @app.errorhandler(WorkflowError)
     def _workflow(exc: WorkflowError):
+        if is_api_request():
+            return error_response(exc)
         return render_error(exc.http_status, exc.message)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
+        if is_api_request():
+            return error_response(exc)  # logs the traceback
         log.exception("unhandled error")
         return render_error(500)

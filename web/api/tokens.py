@@ -1,0 +1,129 @@
+"""Personal API tokens: created once (shown once), stored as a SHA-256 hash, revocable.
+
+A token is ``pe_`` + ``secrets.token_urlsafe(32)``; only its SHA-256 (hex) and its
+first characters (to tell tokens apart in a list) are stored. A token acts as its
+user with the user's *current* roles and unit — removing a role or deactivating the
+user takes effect on the token at once. Each use records ``last_used_at`` (at most
+once a minute, so reads do not all become writes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import (BigInteger, Column, DateTime, Integer, MetaData, String, Table, insert,
+                        select, update)
+
+from engine.clock import utcnow
+from engine.db import Database
+from engine.exceptions import InvalidInput, NotFound
+from engine.models import User
+
+PREFIX = "pe_"
+TOUCH_EVERY = timedelta(minutes=1)
+_meta = MetaData()
+api_tokens = Table(
+    "api_tokens", _meta,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
+    Column("user_id", BigInteger().with_variant(Integer(), "sqlite"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_used_at", DateTime),
+    Column("revoked_at", DateTime),
+)
+_t, _u = api_tokens, User.__table__
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """One token as listed (never the secret)."""
+
+    id: int
+    user_id: int
+    username: str
+    name: str
+    prefix: str
+    created_by: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def digest(secret: str) -> str:
+    """The stored form of a token: SHA-256, hex."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def create_token(db: Database, username: str, name: str, *, created_by: str) -> tuple[TokenInfo, str]:
+    """A new token for ``username``; returns its info and the secret (shown only now)."""
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise InvalidInput("令牌名称须为 1–100 个字符 — a token name has 1–100 characters",
+                           field="name")
+    secret = PREFIX + secrets.token_urlsafe(32)
+    with db.write() as conn:
+        user_id = conn.execute(select(_u.c.id).where(_u.c.username == username)).scalar()
+        if user_id is None:
+            raise NotFound(f"没有用户 {username} — no user {username!r}", user=username)
+        token_id = conn.execute(insert(_t).values(
+            user_id=user_id, name=name, token_hash=digest(secret), prefix=secret[:10],
+            created_by=created_by, created_at=utcnow()).returning(_t.c.id)).scalar_one()
+    return get_token(db, token_id), secret
+
+
+def _select():
+    return (select(_t.c.id, _t.c.user_id, _u.c.username, _t.c.name, _t.c.prefix,
+                   _t.c.created_by, _t.c.created_at, _t.c.last_used_at, _t.c.revoked_at)
+            .select_from(_t.join(_u, _u.c.id == _t.c.user_id)))
+
+
+def get_token(db: Database, token_id: int) -> TokenInfo:
+    """One token by id (NotFound otherwise)."""
+    with db.read() as conn:
+        row = conn.execute(_select().where(_t.c.id == token_id)).first()
+    if row is None:
+        raise NotFound(f"没有编号为 {token_id} 的令牌 — no token {token_id}", token=token_id)
+    return TokenInfo(*row)
+
+
+def list_tokens(db: Database, user_id: int | None = None) -> list[TokenInfo]:
+    """Every token (or one user's), oldest first, revoked ones included."""
+    query = _select().order_by(_t.c.id)
+    if user_id is not None:
+        query = query.where(_t.c.user_id == user_id)
+    with db.read() as conn:
+        return [TokenInfo(*row) for row in conn.execute(query)]
+
+
+def revoke_token(db: Database, token_id: int) -> TokenInfo:
+    """Revoke a token (idempotent); it stops working at once."""
+    with db.write() as conn:
+        found = conn.execute(select(_t.c.id).where(_t.c.id == token_id)).scalar()
+        if found is None:
+            raise NotFound(f"没有编号为 {token_id} 的令牌 — no token {token_id}", token=token_id)
+        conn.execute(update(_t).where(_t.c.id == token_id, _t.c.revoked_at.is_(None))
+                     .values(revoked_at=utcnow()))
+    return get_token(db, token_id)
+
+
+def authenticate(db: Database, secret: str) -> int | None:
+    """The user id a live token belongs to (recording its use), or None."""
+    if not secret.startswith(PREFIX) or len(secret) > 200:
+        return None
+    hashed = digest(secret)
+    with db.read() as conn:
+        row = conn.execute(select(_t.c.id, _t.c.user_id, _t.c.token_hash, _t.c.last_used_at)
+                           .where(_t.c.token_hash == hashed, _t.c.revoked_at.is_(None))).first()
+    if row is None or not secrets.compare_digest(row.token_hash, hashed):
+        return None
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
+        with db.write() as conn:
+            conn.execute(update(_t).where(_t.c.id == row.id).values(last_used_at=now))
+    return row.user_id

@@ -1,0 +1,47 @@
+"""``perfeval tokens create USER | revoke ID | list`` — personal API tokens."""
+
+from __future__ import annotations
+
+import click
+
+from web.api import serialize, tokens
+
+from .common import db_options, emit
+
+
+def register(main: click.Group) -> None:
+    """Attach the ``tokens`` group."""
+
+    @main.group("tokens")
+    def group() -> None:
+        """Personal API tokens (Authorization: Bearer …), stored hashed."""
+
+    @group.command("create")
+    @click.argument("username")
+    @click.option("--name", default="cli", show_default=True, help="What the token is for.")
+    @db_options
+    def create_cmd(db, as_json, username, name):
+        """A new token for USERNAME, acting with that user's roles; shown only once."""
+        info, secret = tokens.create_token(db, username, name, created_by="cli")
+        emit(as_json, serialize.token(info, secret),
+             f"令牌 token #{info.id} for {username} (仅显示一次 shown once):\n{secret}")
+
+    @group.command("revoke")
+    @click.argument("token_id", type=int)
+    @db_options
+    def revoke_cmd(db, as_json, token_id):
+        """Revoke token TOKEN_ID; it stops working at once."""
+        info = tokens.revoke_token(db, token_id)
+        emit(as_json, serialize.token(info), f"已撤销 revoked token #{info.id} ({info.username})")
+
+    @group.command("list")
+    @click.option("--user", "username", default=None, help="Only this user's tokens.")
+    @db_options
+    def list_cmd(db, as_json, username):
+        """Every token: id, user, name, prefix, created, last used, revoked."""
+        rows = [serialize.token(t) for t in tokens.list_tokens(db)
+                if username is None or t.username == username]
+        emit(as_json, rows, "\n".join(
+            f"#{r['id']:<4} {r['username']:<16} {r['name']:<20} {r['prefix']}…  "
+            f"last used {r['last_used_at'] or '-'}  {'revoked' if r['revoked_at'] else 'active'}"
+            for r in rows) or "没有令牌 no tokens")
