@@ -37,7 +37,7 @@ def test_405_names_the_allowed_methods(api_for):
 
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=abc", "limit=999", "overdue=maybe",
-                                   "cursor=%%%", "cursor=aTp4", "state=%00", "cycle=1"])
+                                   "cursor=%%%", "cursor=aTp4", "cursor=0", "state=%00", "cycle=1"])
 def test_400_for_bad_query_parameters(api_for, query):
     error = error_of(api_for("office").get(f"/api/v1/instances?{query}"), 400)
     assert error["code"] in ("invalid_parameter", "invalid_cursor")

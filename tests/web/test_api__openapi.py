@@ -57,7 +57,7 @@ def test_responses_conform_to_their_described_schemas(app, web_db):
     office = actor_for(web_db, "office")
     instance = start(web_db, "performance_plan", office, unit_code="101").instance_id
     http = app.test_client()
-    headers = {"Authorization": "Bearer " + create_token(web_db, "office", "t",
+    headers = {"Authorization": "Bearer " + create_token(web_db, "admin", "t",
                                                          created_by="t")[1]}
     checked = 0
     for op in OPERATIONS:

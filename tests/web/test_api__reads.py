@@ -62,3 +62,9 @@ def test_calendar_status(api_for):
     body = api_for("office").get("/api/v1/calendar").get_json()
     assert len(body["years"]) == 4 and body["version"]
     assert all(isinstance(y["covered"], bool) for y in body["years"])
+
+
+def test_users_are_listed_for_admins_only(api_for):
+    names = [u["username"] for u in api_for("admin").get("/api/v1/users").get_json()["items"]]
+    assert "head101" in names and "admin" in names
+    error_of(api_for("office").get("/api/v1/users"), 403, "forbidden")

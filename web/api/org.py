@@ -1,5 +1,5 @@
 """``/api/v1`` reads about the organisation and the system: units, definitions (with
-Mermaid), cycle progress, calendar status, and chain verification for auditors."""
+Mermaid), users (admins), cycle progress, calendar status, and chain verification for auditors."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from engine import verify_history
 from engine.calendar import calendar_for, library_years
 from engine.clock import local_today
 from engine.cycles import cycle_for_year
-from engine.models import Instance, Unit
+from engine.models import Instance, Unit, User
 from engine.registry import latest, list_versions
 from engine.timers import flagged_timers
 from workflow import mermaid
@@ -18,9 +18,9 @@ from . import bp, schemas, serialize
 from .auth import require
 from .instances import _db
 from .spec import operation
-from ..views.common import AUDIT_ROLES, OFFICE_ROLES
+from ..views.common import ADMIN_ROLES, AUDIT_ROLES, OFFICE_ROLES
 
-_i, _u = Instance.__table__, Unit.__table__
+_i, _u, _users = Instance.__table__, Unit.__table__, User.__table__
 
 
 @operation(bp, "GET", "/units", summary="Units", tag="organisation", response="UnitList")
@@ -30,6 +30,18 @@ def units():
         rows = conn.execute(select(_u.c.id, _u.c.code, _u.c.name, _u.c.category,
                                    _u.c.parent_id).order_by(_u.c.code)).all()
     return {"items": [dict(r._mapping) for r in rows]}
+
+
+@operation(bp, "GET", "/users", summary="Users (admin)", tag="organisation",
+           response="UserList", errors=(403,))
+def users():
+    """Every user with roles, unit and whether active (admins only)."""
+    require(*ADMIN_ROLES)
+    with _db().read() as conn:
+        rows = conn.execute(select(_users.c.id, _users.c.username, _users.c.display_name,
+                                   _users.c.unit_id, _users.c.roles, _users.c.active)
+                            .order_by(_users.c.username)).all()
+    return {"items": [{**r._mapping, "roles": list(r.roles or ())} for r in rows]}
 
 
 def _definition(db, key: str) -> dict:

@@ -120,13 +120,16 @@ COMPONENTS: dict[str, dict] = {
     "Me": obj({"id": ID, "username": {"type": "string"}, "display_name": {"type": "string"},
                "unit_id": nullable(ID), "roles": {"type": "array", "items": {"type": "string"}},
                "auth": {"enum": ["session", "token"]}}),
+    "User": obj({"id": ID, "username": {"type": "string"}, "display_name": {"type": "string"},
+                 "unit_id": nullable(ID), "roles": {"type": "array", "items": {"type": "string"}},
+                 "active": {"type": "boolean"}}),
     "Token": obj(TOKEN),
     "NewToken": obj({**TOKEN, "token": {"type": "string"}}),
     "Marked": obj({"marked": {"type": "integer"}}),
 }
 for _name in ("Instance", "Notification"):
     COMPONENTS[_name + "Page"] = page_of(_name)
-for _name in ("HistoryEntry", "Task", "Unit", "Definition", "Token"):
+for _name in ("HistoryEntry", "Task", "Unit", "User", "Definition", "Token"):
     COMPONENTS[_name.replace("Entry", "") + "List"] = list_of(_name)
 
 # Request bodies.
@@ -144,7 +147,8 @@ NEW_TOKEN = obj({"name": {"type": "string", "minLength": 1, "maxLength": 100}})
 
 # Query parameters: name -> schema (all optional).
 LIMIT = {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}
-CURSOR = {"type": "string", "maxLength": 64}
+CURSOR = {"type": "string", "pattern": "^[1-9][0-9]{0,15}$",
+          "description": "next_cursor of the previous page"}
 INSTANCE_QUERY = {"process": NAME, "state": NAME,
                   "unit": {"type": "string", "minLength": 1, "maxLength": 64},
                   "cycle": {"type": "integer", "minimum": 2000, "maximum": 2100},
@@ -159,6 +163,8 @@ _TYPES = {"string": str, "integer": int, "boolean": bool, "object": dict, "array
 def _type_ok(value: Any, name: str) -> bool:
     if name in ("integer", "number") and isinstance(value, bool):
         return False
+    if name == "integer" and isinstance(value, float):
+        return value.is_integer()  # JSON Schema: 2.0 is an integer
     return isinstance(value, _TYPES[name])
 
 
