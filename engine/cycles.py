@@ -103,8 +103,12 @@ def open_cycle(db: Database, year: int, actor: Actor, config: CycleConfig | None
                                                              "data": {"year": year}}], now)
         created = 0
         for comp in child_comps:
+            # a child declaring ``year`` carries the cycle's: its date deadlines fall in
+            # that year even when the cycle is opened in the December before
+            data = {"year": year} if "year" in comp.definition.fields else {}
             created += len(_create(conn, db, comp, actor, role, [
-                {"subject_unit_id": u, "parent_id": parent} for u in units], now))
+                {"subject_unit_id": u, "parent_id": parent, "data": dict(data)}
+                for u in units], now))
         cycle_id = conn.execute(insert(_c).values(
             year=year, instance_id=parent, config=config.to_json(), opened_by=actor.username,
             created_at=now).returning(_c.c.id)).scalar_one()

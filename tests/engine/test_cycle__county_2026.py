@@ -9,6 +9,7 @@ with re-ranking), rectification for the lowest grade, and every history chain ve
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from collections import Counter
 from decimal import Decimal as D
 from fractions import Fraction
@@ -23,7 +24,7 @@ from engine import (Actor, Database, GuardFailed, InvalidTransition, fire, init,
 from engine import start, verify_history
 from engine.appeals import file_appeal, issue_rectifications
 from engine.cycles import advance, open_cycle
-from engine.models import Unit
+from engine.models import Timer, Unit
 from engine.people import load_sample
 from engine.results import (adjust_for_appeal, compute_results, enter_scores, publish_results,
                             read_results, record_veto)
@@ -148,10 +149,15 @@ def run_year(db):
                 walk(db, system, ("send_back", COMMITTEE, {"comment": "补充计分方法说明"}),
                      ("submit", OFFICE, {}), ("start_review", COMMITTEE, {}))
             walk(db, system, ("approve", COMMITTEE, {}), ("put_in_force", OFFICE, {}))
-    with at("2026-01-05"):
+    with at("2025-12-22"):  # opened in the December before, as counties do
         cycle = open_cycle(db, 2026, OFFICE)
         assert cycle.units == 158 and cycle.children == 4 * 158
         fire(db, cycle.instance_id, "issue_work_plan", COMMITTEE)
+        plan = next(iter(children(db, "performance_plan").values()))
+        with db.read() as conn:
+            due = conn.execute(select(Timer.due_at).where(Timer.instance_id == plan.id,
+                                                          Timer.kind == "due")).scalar_one()
+        assert due == datetime(2026, 3, 31, 16, 0)  # end of 31 March 2026, Shanghai
     with at("2026-03-02"):
         for unit_id, plan in children(db, "performance_plan").items():
             u = by_id[unit_id]

@@ -73,7 +73,7 @@ def test_transitions(plan: Definition) -> None:
 
 
 def test_fields(plan: Definition) -> None:
-    assert list(plan.fields) == ["goals", "measures"]
+    assert list(plan.fields) == ["goals", "measures", "year"]  # year: the cycle's (dates)
     assert plan.fields["goals"].type == "text"
     assert plan.fields["goals"].label.get("zh") == "年度绩效目标"
     assert plan.fields["goals"].required is False
