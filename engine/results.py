@@ -20,7 +20,7 @@ from .cycle_config import CycleConfig, config_from_mapping
 from .cycles import cycle_for_year
 from .db import Database
 from .exceptions import InvalidInput, NotFound
-from .instances import fire
+from .instances import fire_on
 from .models import Instance, Unit
 from .org import RowError, read_table
 from .scoring import Indicator, Result, UnitScores, compute
@@ -291,13 +291,14 @@ def adjust_for_appeal(db: Database, appeal_id: int, actor: Actor, item: str, val
     result in its (hash-chained) history, store the changed results with their old and
     new values, and re-publish them. Returns the changes (every unit whose result moved).
 
-    The appeal transition and the results are two transactions: the fire goes first (it
-    checks role, state and requirements), so a refused adjustment changes nothing.
+    All of it is ONE transaction (the appeal fires through ``fire_on`` on the same
+    connection): a refused adjustment — wrong role or state, missing decision — changes
+    nothing, and a failure storing the results un-fires the appeal.
     """
     new_value = _decimal(value)
     if new_value is None:
         raise InvalidInput(f"得分 {value!r} 须为数字 — not a number")
-    with db.read() as conn:
+    with db.write() as conn:
         appeal = conn.execute(select(_i.c.parent_id, _i.c.subject_unit_id, _i.c.definition_key)
                               .where(_i.c.id == appeal_id)).first()
         if appeal is None or appeal.definition_key != "appeal":
@@ -311,14 +312,15 @@ def adjust_for_appeal(db: Database, appeal_id: int, actor: Actor, item: str, val
         results = compute(_inputs(conn, cycle, config, override), indicator_systems(conn), config)
         old = conn.execute(select(_r).where(_r.c.cycle_id == cycle["id"],
                                             _r.c.unit_id == appeal.subject_unit_id)).first()
-    if old is None:
-        raise InvalidInput("该单位尚无结果 — the unit has no result to adjust")
-    mine = next(r for r in results if r.unit_id == appeal.subject_unit_id)
-    before = {"composite": old.composite, "grade": old.grade, "rank": old.rank}
-    after = {"composite": str(mine.composite), "grade": mine.grade, "rank": mine.rank}
-    fire(db, appeal_id, "adjust", actor, comment=f"{decision}({item}: → {new_value})",
-         data={"decision": decision, "old_result": _text(before), "new_result": _text(after)})
-    with db.write() as conn:
+        if old is None:
+            raise InvalidInput("该单位尚无结果 — the unit has no result to adjust")
+        mine = next(r for r in results if r.unit_id == appeal.subject_unit_id)
+        before = {"composite": old.composite, "grade": old.grade, "rank": old.rank}
+        after = {"composite": str(mine.composite), "grade": mine.grade, "rank": mine.rank}
+        fire_on(conn, db, appeal_id, "adjust", actor,
+                comment=f"{decision}({item}: → {new_value})",
+                data={"decision": decision, "old_result": _text(before),
+                      "new_result": _text(after)})
         conn.execute(delete(_s).where(_s.c.cycle_id == cycle["id"],
                                       _s.c.unit_id == appeal.subject_unit_id, _s.c.item == item))
         conn.execute(insert(_s).values(cycle_id=cycle["id"], unit_id=appeal.subject_unit_id,
