@@ -122,3 +122,29 @@ def test_an_expert_of_the_verifying_unit_may_enter(db_url):
         assert [e.row for e in refused] == [2, 3]  # 乡镇场 has no such indicator; public
     finally:
         db.dispose()
+
+
+def test_cycle_advance_force_and_fire_children_from_the_command_line(db_url):
+    from engine import add_user
+    db = Database(db_url)
+    try:
+        add_user(db, "kaoping", "password-123", ["committee"])
+    finally:
+        db.dispose()
+    run("cycle", "open", "--year", "2026", "--as", "office", "--db", db_url)
+    run("cycle", "advance", "--year", "2026", "issue_work_plan", "--as", "kaoping",
+        "--db", db_url)
+    waiting = run("cycle", "advance", "--year", "2026", "start_monitoring", "--as", "office",
+                  "--db", db_url, code=4)
+    assert "3 个 performance_plan 未完成" in waiting.stderr
+    forced = json.loads(run("cycle", "force", "--year", "2026", "force_start_monitoring",
+                            "--reason", "计划报送截止", "--as", "office", "--db", db_url,
+                            "--json").output)
+    assert forced["to_state"] == "monitoring"
+    out = json.loads(run("cycle", "fire-children", "--year", "2026",
+                         "half_year_self_assessment", "open_window", "--as", "office",
+                         "--db", db_url, "--json").output)
+    assert out == {"fired": 3}
+    history = json.loads(run("history", str(forced["instance_id"]), "--db", db_url,
+                             "--json").output)
+    assert "未完成单位 units not done (3)" in history[-1]["comment"]
