@@ -69,7 +69,7 @@ def expected_dest(definition, trigger, source, role):
     return None
 
 
-@pytest.mark.parametrize("key, index, source", cases())
+@pytest.mark.parametrize("key, index, source", list(cases()))
 def test_only_the_declared_roles_may_fire(compiled, key, index, source):
     comp = compiled[key]
     t = comp.definition.transitions[index]
@@ -79,7 +79,7 @@ def test_only_the_declared_roles_may_fire(compiled, key, index, source):
     assert t.roles and not any(is_read_only(r) for r in t.roles)
 
 
-@pytest.mark.parametrize("key, index, source", cases())
+@pytest.mark.parametrize("key, index, source", list(cases()))
 def test_unit_roles_act_only_on_their_own_unit(compiled, key, index, source):
     comp = compiled[key]
     t = comp.definition.transitions[index]
@@ -88,7 +88,7 @@ def test_unit_roles_act_only_on_their_own_unit(compiled, key, index, source):
         assert comp.evaluate(source, t.trigger, other) is None
 
 
-@pytest.mark.parametrize("key, index, source", cases())
+@pytest.mark.parametrize("key, index, source", list(cases()))
 def test_requires_comment_guards_and_children_each_block_with_a_reason(compiled, key, index,
                                                                        source):
     comp = compiled[key]
