@@ -383,11 +383,12 @@ class Scratch:
             self.admin.dispose()
 
 
-def timed(run, batch) -> float:
+def timed(run, batch) -> tuple[float, float]:
+    """Wall-clock and this process's CPU seconds of ``run(batch)``."""
     gc.collect()
-    started = time.perf_counter()
+    cpu, started = time.process_time(), time.perf_counter()
     run(batch)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 def bench(kind: str, args) -> dict:
@@ -409,13 +410,16 @@ def bench(kind: str, args) -> dict:
         for run, w in paths.values():
             run(w.plan(warmup))
         seconds = {"ours": 0.0, "floor": 0.0}
+        cpu = {"ours": 0.0, "floor": 0.0}
         rounds = max(1, args.rounds)
         for r in range(rounds):
             n = args.fires // rounds + (1 if r < args.fires % rounds else 0)
             order = ("floor", "ours") if r % 2 == 0 else ("ours", "floor")
             for name in order:
                 run, w = paths[name]
-                seconds[name] += timed(run, w.plan(n))
+                wall, used = timed(run, w.plan(n))
+                seconds[name] += wall
+                cpu[name] += used
         paths["floor"][0].close()
         result = {"benchmark": "fire", "db": kind,
                   "ours_per_s": round(args.fires / seconds["ours"], 1),
@@ -443,7 +447,8 @@ def bench(kind: str, args) -> dict:
             report = engine.verify_history(check)
             verified[name] = (report.ok, report.entries)
             check.dispose()
-        return {"json": result, "rss": rss, "verified": verified, "seconds": seconds}
+        return {"json": result, "rss": rss, "verified": verified,
+                "cpu_us": {k: v / args.fires * 1e6 for k, v in cpu.items()}}
     finally:
         scratch.close()
 
@@ -452,9 +457,12 @@ def print_table(out: dict, args) -> None:
     r = out["json"]
     print(f"\n{r['db']}: {args.fires} fires over {args.instances} instances "
           f"({args.rounds} alternating rounds)")
-    print(f"  {'path':<34}{'tx/s':>10}{'ratio':>9}")
-    print(f"  {'floor (raw driver, same rows)':<34}{r['floor_per_s']:>10,.0f}{1:>9.2f}")
-    print(f"  {'ours (engine.fire)':<34}{r['ours_per_s']:>10,.0f}{r['ratio']:>9.2f}")
+    cpu = out["cpu_us"]
+    print(f"  {'path':<34}{'tx/s':>10}{'ratio':>9}{'client CPU/fire':>18}")
+    print(f"  {'floor (raw driver, same rows)':<34}{r['floor_per_s']:>10,.0f}{1:>9.2f}"
+          f"{cpu['floor']:>15,.0f} us")
+    print(f"  {'ours (engine.fire)':<34}{r['ours_per_s']:>10,.0f}{r['ratio']:>9.2f}"
+          f"{cpu['ours']:>15,.0f} us")
     for name, (ok, entries) in out["verified"].items():
         print(f"  verify_history({name}): {'ok' if ok else 'FAILED'}, {entries} entries")
     if out["rss"]:
@@ -474,7 +482,7 @@ def main(argv=None) -> int:
     parser.add_argument("--fires", type=int, default=20_000, help="timed fires per path")
     parser.add_argument("--instances", type=int, default=200)
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--rounds", type=int, default=4,
+    parser.add_argument("--rounds", type=int, default=10,
                         help="alternate ours/floor in this many timed rounds")
     parser.add_argument("--rss-check", action="store_true",
                         help="then fire 10k and 100k more through ours; report peak RSS")
