@@ -61,7 +61,7 @@ def test_responses_conform_to_their_described_schemas(app, web_db):
                                                          created_by="t")[1]}
     checked = 0
     for op in OPERATIONS:
-        if op.method != "GET" or "year" in op.rule:
+        if op.method != "GET" or "year" in op.rule or op.media:
             continue
         path = "/api" + op.path.format(instance_id=instance, key="performance_plan")
         response = http.get(path, headers=headers)

@@ -68,3 +68,17 @@ def test_users_are_listed_for_admins_only(api_for):
     names = [u["username"] for u in api_for("admin").get("/api/v1/users").get_json()["items"]]
     assert "head101" in names and "admin" in names
     error_of(api_for("office").get("/api/v1/users"), 403, "forbidden")
+
+
+def test_auditors_export_the_whole_history_as_jsonl_or_csv(api_for, plan):
+    import json
+
+    api = api_for("auditor")
+    jsonl = api.get("/api/v1/audit/export")
+    assert jsonl.status_code == 200 and jsonl.mimetype == "application/x-ndjson"
+    entries = [json.loads(line) for line in jsonl.get_data(as_text=True).splitlines()]
+    assert [e["seq"] for e in entries] == [1, 2] and entries[1]["prev_hash"] == entries[0]["hash"]
+    csv = api.get("/api/v1/audit/export?format=csv")
+    assert csv.mimetype == "text/csv" and csv.get_data(as_text=True).count("\n") == 3
+    error_of(api.get("/api/v1/audit/export?format=xml"), 400, "invalid_parameter")
+    error_of(api_for("head101").get("/api/v1/audit/export"), 403, "forbidden")

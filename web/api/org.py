@@ -3,9 +3,12 @@ Mermaid), users (admins), cycle progress, calendar status, and chain verificatio
 
 from __future__ import annotations
 
+import io
+
+from flask import Response
 from sqlalchemy import func, select
 
-from engine import verify_history
+from engine import export_history, verify_history
 from engine.calendar import calendar_for, library_years
 from engine.clock import local_today
 from engine.cycles import cycle_for_year
@@ -116,3 +119,19 @@ def audit_verify():
     return {"ok": report.ok, "instances": report.instances, "entries": report.entries,
             "problems": [{"instance_id": p.instance_id, "seq": p.seq, "reason": p.reason}
                          for p in report.problems]}
+
+
+EXPORT_MEDIA = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
+
+
+@operation(bp, "GET", "/audit/export", summary="Export every history entry", tag="audit",
+           query=schemas.EXPORT_QUERY, errors=(403,), media=tuple(EXPORT_MEDIA.values()))
+def audit_export(query: dict):
+    """The whole history, hashes included, as CSV or JSON lines, so an auditor can
+    re-verify the chains outside perfeval (auditor, office, admin)."""
+    require(*AUDIT_ROLES)
+    out = io.StringIO()
+    export_history(_db(), out, query["format"])
+    name = f"perfeval-history.{query['format']}"
+    return Response(out.getvalue(), mimetype=EXPORT_MEDIA[query["format"]],
+                    headers={"Content-Disposition": f"attachment; filename={name}"})

@@ -154,6 +154,7 @@ INSTANCE_QUERY = {"process": NAME, "state": NAME,
                   "cycle": {"type": "integer", "minimum": 2000, "maximum": 2100},
                   "overdue": {"type": "boolean"}, "limit": LIMIT, "cursor": CURSOR}
 TASK_QUERY = {"process": NAME, "state": NAME}
+EXPORT_QUERY = {"format": {"enum": ["jsonl", "csv"], "default": "jsonl"}}
 INBOX_QUERY = {"unread": {"type": "boolean"}, "limit": LIMIT, "cursor": CURSOR}
 
 _TYPES = {"string": str, "integer": int, "boolean": bool, "object": dict, "array": list,

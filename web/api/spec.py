@@ -37,6 +37,7 @@ class Operation:
     response: str | None
     errors: tuple[int, ...]
     description: str = field(default="")
+    media: tuple[str, ...] = field(default=())
 
     @property
     def path(self) -> str:
@@ -76,14 +77,16 @@ def _path_values(op: Operation, kwargs: dict) -> None:
 def operation(bp: Blueprint, method: str, rule: str, *, summary: str, tag: str,
               query: dict | None = None, body: dict | None = None, status: int = 200,
               response: str | None = None, errors: tuple[int, ...] = (),
-              description: str = "") -> Callable:
+              description: str = "", media: tuple[str, ...] = ()) -> Callable:
     """Register the decorated view for ``method rule`` under ``/api/v1``; it receives the
     path parameters, ``query`` (a dict) when declared and ``body`` when declared, and
-    returns the payload (serialised as JSON with ``status``) or a Response."""
+    returns the payload (serialised as JSON with ``status``) — or, for an operation
+    declaring other ``media`` types (text exports), its own Response."""
 
     def decorate(view: Callable) -> Callable:
         op = Operation(method, "/v1" + rule, view.__name__, summary, tag, query or {}, body,
-                       status, response, errors, description or (view.__doc__ or "").strip())
+                       status, response, errors, description or (view.__doc__ or "").strip(),
+                       media)
         OPERATIONS.append(op)
 
         @functools.wraps(view)
@@ -98,6 +101,8 @@ def operation(bp: Blueprint, method: str, rule: str, *, summary: str, tag: str,
             if op.body is not None:
                 kwargs["body"] = _body(op.body)
             result = view(**kwargs)
+            if media:
+                return result
             if status == 204:
                 return "", 204
             return json_response(result, status)
@@ -129,9 +134,11 @@ def _operation_doc(op: Operation) -> dict:
         codes.add(400)  # CSRF, for session-authenticated calls
     if op.path_params():
         codes.add(404)
+    content = ({m: {"schema": {"type": "string"}} for m in op.media} if op.media else
+               {"application/json": {"schema": schemas.ref(op.response) if op.response
+                                     else {"type": "object"}}})
     success = ({"description": "No content"} if op.status == 204 else
-               {"description": "OK", "content": {"application/json": {
-                   "schema": schemas.ref(op.response) if op.response else {"type": "object"}}}})
+               {"description": "OK", "content": content})
     responses = {str(op.status): success}
     for code in sorted(codes):
         responses[str(code)] = {"description": ERROR_TEXT.get(code, "Error"), "content": {
