@@ -29,14 +29,17 @@ SQLAlchemy, no engine) writing the same rows into the same schema (created by
     INSERT outbox
     COMMIT
 
-The floor does no permission, data or guard checks and computes the timers' due
-dates once, before timing: it is the cost of the database work alone. Both paths use
-the same connection settings (SQLite: WAL, synchronous=NORMAL, foreign_keys=ON;
+The floor does no permission, data or guard checks and takes the timer rows (due
+times, slots, due date, calendar version) from the engine's own planner once, before
+timing: it is the cost of the database work and the hashing alone. Both paths use the
+same connection settings (SQLite: WAL, synchronous=NORMAL, foreign_keys=ON;
 PostgreSQL: server defaults, synchronous_commit on). Each run uses fresh databases (a
 temporary SQLite file per path; scratch PostgreSQL databases ``perfeval_bench_<pid>_*``
 created from ``PERFEVAL_BENCH_PG_URL`` and dropped at the end). Timing alternates
-between the two paths in rounds so that drift on the machine hits both alike; after
-timing, ``engine.verify_history`` checks both databases' hash chains.
+between the two paths in rounds so that drift on the machine hits both alike. After
+timing, ``engine.verify_history`` checks both databases' hash chains, and the two
+databases are compared row by row (ids, moments and hashes aside): if the engine starts
+writing something the floor does not, the run says so and exits non-zero.
 
 Output: a table per database, then, last, one JSON line per database.
 """
@@ -53,7 +56,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -63,9 +66,14 @@ from sqlalchemy import create_engine, select, text  # noqa: E402  (setup only)
 from sqlalchemy.engine import make_url  # noqa: E402
 
 import engine  # noqa: E402
-from engine.calendar import WorkCalendar  # noqa: E402  (setup only: timer rows)
-from engine.deadlines import plan_timers  # noqa: E402
-from engine.models import DefinitionVersion, Unit  # noqa: E402
+from engine import deadlines  # noqa: E402  (setup only: the floor's timer rows)
+from engine.calendar import WorkCalendar  # noqa: E402
+from engine.models import (DefinitionVersion, HistoryEntry, Instance,  # noqa: E402
+                           OutboxMessage, Timer, Unit)
+
+TIMER_COLUMNS = frozenset(c.name for c in Timer.__table__.columns)
+# Timer statuses the engine cancels when an instance leaves a state with a deadline.
+CANCELLABLE = "('pending', 'paused')" if "paused_at" in TIMER_COLUMNS else "('pending')"
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 KEY = "performance_plan"
@@ -151,21 +159,53 @@ def ours(db: engine.Database) -> Callable[[list], None]:
 class FloorRules:
     """What the floor needs to know about the definition, computed before timing."""
 
-    def __init__(self, definition, wl: Workload) -> None:
+    def __init__(self, db: engine.Database, definition, wl: Workload) -> None:
         d = definition
         self.dest = {(s, t.trigger): t.dest for t in d.transitions for s in t.sources}
         self.next_roles = {s: list(dict.fromkeys(r for t in d.transitions_from(s)
                                                  for r in t.roles)) for s in d.states}
         self.deadline_states = set(d.deadlines)
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
-        self.timers = {s: [(p.kind, p.due_at, list(p.notify))
-                           for p in plan_timers(spec, now, WorkCalendar())]
-                       for s, spec in d.deadlines.items()}
+        self.timers = {s: _planned_timer_rows(db, spec) for s, spec in d.deadlines.items()}
         self.role = {"submit": "unit_head", "start_review": "office",
                      "request_revision": "office"}
         self.data_hash = hashlib.sha256(b"{}").hexdigest()
         self.definition_hash = wl.definition_hash
         self.version_id = wl.version_id
+
+
+# Timer columns the floor fills per fire; every other column of the engine's timer rows
+# (kind, slot, due time, notify, due date, calendar version, …) is computed once here.
+PER_FIRE_TIMER_COLUMNS = ("instance_id", "instance_version", "created_at", "entered_at")
+
+
+def _planned_timer_rows(db: engine.Database, spec) -> list[dict]:
+    """The engine's timer rows for entering ``spec.state`` now (setup only, so the floor
+    pays no date arithmetic), without the per-fire columns."""
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    if hasattr(deadlines, "timer_rows"):
+        from engine.calendar import calendar_for
+        rows = deadlines.timer_rows(spec, instance_id=0, version=0, entered_at=now, now=now,
+                                    calendar=calendar_for(db))
+    else:  # the engine before deadline policies (for measuring older commits)
+        rows = [{"state": spec.state, "kind": p.kind, "due_at": p.due_at,
+                 "notify": list(p.notify), "status": "pending", "attempts": 0}
+                for p in deadlines.plan_timers(spec, now, WorkCalendar())]
+    return [{k: v for k, v in r.items() if k not in PER_FIRE_TIMER_COLUMNS} for r in rows]
+
+
+def _timer_insert(rows: list[dict], placeholder: str, adapt) -> tuple[str, list]:
+    """The floor's INSERT for a state's timer rows (the engine's columns) and, per row,
+    the constant parameters adapted for the driver; the per-fire values (instance,
+    version, created_at[, entered_at]) follow them."""
+    columns = list(rows[0]) + [c for c in PER_FIRE_TIMER_COLUMNS if c in TIMER_COLUMNS]
+    sql = (f"INSERT INTO timers ({', '.join(columns)}) "
+           f"VALUES ({', '.join([placeholder] * len(columns))})")
+    return sql, [tuple(adapt(v) for v in r.values()) for r in rows]
+
+
+def _per_fire(iid: int, seq: int, at) -> tuple:
+    """instance_id, instance_version, created_at[, entered_at] of a fire's timer rows."""
+    return (iid, seq, at, at) if "entered_at" in TIMER_COLUMNS else (iid, seq, at)
 
 
 def _entry_hash(entry: dict) -> str:
@@ -209,13 +249,24 @@ def floor_sqlite(path: str, rules: FloorRules, busy_timeout_s: int) -> Callable[
     conn.execute(f"PRAGMA busy_timeout={busy_timeout_s * 1000}")
     dumps = json.dumps
 
+    def adapt(value):  # what SQLAlchemy's types store in SQLite
+        if isinstance(value, datetime):
+            return _sqlite_time(value)
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, (list, dict)):
+            return dumps(value)
+        return value
+
+    timer_sql = {s: _timer_insert(rows, "?", adapt) for s, rows in rules.timers.items()}
+
     def run(batch):
         for iid, trigger, actor, comment, _ in batch:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 row = conn.execute(
                     "SELECT definition_version_id, subject_unit_id, state, version, data, "
-                    "last_hash FROM instances WHERE id = ?", (iid,)).fetchone()
+                    "last_hash, parent_id FROM instances WHERE id = ?", (iid,)).fetchone()
                 now = datetime.now(timezone.utc).replace(tzinfo=None)
                 entry = _floor_entry(rules, iid, trigger, actor, comment, (row[2], row[3], row[5]), now)
                 at = _sqlite_time(now)
@@ -227,7 +278,7 @@ def floor_sqlite(path: str, rules: FloorRules, busy_timeout_s: int) -> Callable[
                     raise RuntimeError("floor: concurrent change")
                 if row[2] in rules.deadline_states:
                     conn.execute("UPDATE timers SET status = 'cancelled' "
-                                 "WHERE instance_id = ? AND status = 'pending'", (iid,))
+                                 f"WHERE instance_id = ? AND status IN {CANCELLABLE}", (iid,))
                 conn.execute(
                     "INSERT INTO history (instance_id, seq, from_state, to_state, trigger, "
                     "actor_id, actor, role, at, comment, data_patch, data_hash, "
@@ -237,14 +288,10 @@ def floor_sqlite(path: str, rules: FloorRules, busy_timeout_s: int) -> Callable[
                      entry["actor_id"], entry["actor"], entry["role"], at, comment,
                      entry["data_hash"], rules.version_id, entry["definition_hash"],
                      entry["prev_hash"], entry["hash"]))
-                timers = rules.timers.get(entry["to_state"])
+                timers = timer_sql.get(entry["to_state"])
                 if timers:
-                    conn.executemany(
-                        "INSERT INTO timers (instance_id, instance_version, state, kind, "
-                        "due_at, notify, status, attempts, created_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
-                        [(iid, entry["seq"], entry["to_state"], kind, _sqlite_time(due),
-                          dumps(notify), at) for kind, due, notify in timers])
+                    per_fire = _per_fire(iid, entry["seq"], at)
+                    conn.executemany(timers[0], [row + per_fire for row in timers[1]])
                 recipients, payload = _outbox_values(rules, entry, row[1])
                 conn.execute(
                     "INSERT INTO outbox (instance_id, kind, dedupe_key, recipients, payload, "
@@ -267,6 +314,9 @@ def floor_postgresql(url: str, rules: FloorRules) -> Callable[[list], None]:
     u = make_url(url)
     conn = psycopg.connect(host=u.host, port=u.port, user=u.username, password=u.password,
                            dbname=u.database)
+    timer_sql = {s: _timer_insert(rows, "%s", lambda v: Jsonb(v)
+                                  if isinstance(v, (list, dict)) else v)
+                 for s, rows in rules.timers.items()}
 
     def run(batch):
         for iid, trigger, actor, comment, _ in batch:
@@ -274,7 +324,7 @@ def floor_postgresql(url: str, rules: FloorRules) -> Callable[[list], None]:
                 cur = conn.cursor()
                 row = cur.execute(
                     "SELECT definition_version_id, subject_unit_id, state, version, data, "
-                    "last_hash FROM instances WHERE id = %s", (iid,)).fetchone()
+                    "last_hash, parent_id FROM instances WHERE id = %s", (iid,)).fetchone()
                 now = datetime.now(timezone.utc).replace(tzinfo=None)
                 entry = _floor_entry(rules, iid, trigger, actor, comment, (row[2], row[3], row[5]), now)
                 cur.execute(
@@ -285,7 +335,7 @@ def floor_postgresql(url: str, rules: FloorRules) -> Callable[[list], None]:
                     raise RuntimeError("floor: concurrent change")
                 if row[2] in rules.deadline_states:
                     cur.execute("UPDATE timers SET status = 'cancelled' "
-                                "WHERE instance_id = %s AND status = 'pending'", (iid,))
+                                f"WHERE instance_id = %s AND status IN {CANCELLABLE}", (iid,))
                 cur.execute(
                     "INSERT INTO history (instance_id, seq, from_state, to_state, trigger, "
                     "actor_id, actor, role, at, comment, data_patch, data_hash, "
@@ -295,14 +345,10 @@ def floor_postgresql(url: str, rules: FloorRules) -> Callable[[list], None]:
                      entry["actor_id"], entry["actor"], entry["role"], now, comment,
                      entry["data_hash"], rules.version_id, entry["definition_hash"],
                      entry["prev_hash"], entry["hash"]))
-                timers = rules.timers.get(entry["to_state"])
+                timers = timer_sql.get(entry["to_state"])
                 if timers:
-                    cur.executemany(
-                        "INSERT INTO timers (instance_id, instance_version, state, kind, "
-                        "due_at, notify, status, attempts, created_at) "
-                        "VALUES (%s, %s, %s, %s, %s, %s, 'pending', 0, %s)",
-                        [(iid, entry["seq"], entry["to_state"], kind, due, Jsonb(notify), now)
-                         for kind, due, notify in timers])
+                    per_fire = _per_fire(iid, entry["seq"], now)
+                    cur.executemany(timers[0], [row + per_fire for row in timers[1]])
                 recipients, payload = _outbox_values(rules, entry, row[1])
                 cur.execute(
                     "INSERT INTO outbox (instance_id, kind, dedupe_key, recipients, payload, "
@@ -383,6 +429,27 @@ class Scratch:
             self.admin.dispose()
 
 
+# Columns that legitimately differ between the two databases: ids, moments, and the
+# hashes (which cover the moments). Everything else must be equal, row for row.
+UNCOMPARED = frozenset({"id", "at", "created_at", "updated_at", "entered_at", "due_at",
+                        "due_date", "claimed_at", "fired_at", "paused_at", "retry_at",
+                        "next_attempt_at", "sent_at", "hash", "prev_hash", "last_hash"})
+
+
+def same_rows(a: engine.Database, b: engine.Database) -> tuple[bool, str]:
+    """Do ``a`` and ``b`` hold the same instances, history, timers and outbox rows
+    (ids, moments and hashes aside)? Returns (equal, first difference)."""
+    for model in (Instance, HistoryEntry, Timer, OutboxMessage):
+        table = model.__table__
+        columns = [c for c in table.columns if c.name not in UNCOMPARED]
+        query = select(*columns).order_by(table.c.id)
+        with a.read() as ca, b.read() as cb:
+            for ra, rb in zip(ca.execute(query), cb.execute(query), strict=True):
+                if tuple(ra) != tuple(rb):
+                    return False, f"{table.name}: ours {tuple(ra)} vs floor {tuple(rb)}"
+    return True, ""
+
+
 def timed(run, batch) -> tuple[float, float]:
     """Wall-clock and this process's CPU seconds of ``run(batch)``."""
     gc.collect()
@@ -399,7 +466,8 @@ def bench(kind: str, args) -> dict:
         floor_db = engine.Database(scratch.urls["floor"])
         floor_wl = seed(floor_db, args.instances)
         assert floor_wl.instance_ids == wl.instance_ids
-        rules = FloorRules(engine.registry.latest(floor_db, KEY).definition, floor_wl)
+        rules = FloorRules(floor_db, engine.registry.latest(floor_db, KEY).definition,
+                           floor_wl)
         floor_db.dispose()
         paths = {"ours": (ours(db), wl),
                  "floor": (floor_sqlite(scratch.paths["floor"], rules,
@@ -421,6 +489,13 @@ def bench(kind: str, args) -> dict:
                 seconds[name] += wall
                 cpu[name] += used
         paths["floor"][0].close()
+        check = engine.Database(scratch.urls["floor"])
+        try:
+            same = same_rows(db, check)
+        except ValueError as exc:  # zip(strict=True): different row counts
+            same = (False, str(exc))
+        finally:
+            check.dispose()
         result = {"benchmark": "fire", "db": kind,
                   "ours_per_s": round(args.fires / seconds["ours"], 1),
                   "floor_per_s": round(args.fires / seconds["floor"], 1)}
@@ -447,7 +522,7 @@ def bench(kind: str, args) -> dict:
             report = engine.verify_history(check)
             verified[name] = (report.ok, report.entries)
             check.dispose()
-        return {"json": result, "rss": rss, "verified": verified,
+        return {"json": result, "rss": rss, "verified": verified, "same": same,
                 "cpu_us": {k: v / args.fires * 1e6 for k, v in cpu.items()}}
     finally:
         scratch.close()
@@ -465,6 +540,9 @@ def print_table(out: dict, args) -> None:
           f"{cpu['ours']:>15,.0f} us")
     for name, (ok, entries) in out["verified"].items():
         print(f"  verify_history({name}): {'ok' if ok else 'FAILED'}, {entries} entries")
+    same, difference = out["same"]
+    print("  same rows in both databases (ids, moments, hashes aside): "
+          + ("yes" if same else f"NO — {difference}"))
     if out["rss"]:
         rss = out["rss"]
         (p10, c10), (p100, c100) = rss[10_000], rss[100_000]
@@ -498,7 +576,8 @@ def main(argv=None) -> int:
     print()
     for out in outs:
         print(json.dumps(out["json"]))
-    return 0 if all(ok for out in outs for ok, _ in out["verified"].values()) else 1
+    good = all(ok for out in outs for ok, _ in out["verified"].values())
+    return 0 if good and all(out["same"][0] for out in outs) else 1
 
 
 if __name__ == "__main__":
