@@ -24,7 +24,7 @@ from .calendar import calendar_for
 from .clock import local_today, utcnow
 from .db import Database
 from .deadlines import TimePolicy, at_local, cycle_year, deadline_plan, timer_rows
-from .exceptions import InvalidInput
+from .exceptions import InvalidInput, WorkflowError
 from .hashing import format_time
 from .instances import _load_for_write, _write
 from .models import Instance, OutboxMessage, Timer, Unit
@@ -189,6 +189,48 @@ def extend_category(db: Database, definition_key: str, category: str, actor: Act
             deadlines = compiled(db, inst.definition_version_id).definition.deadlines
             if inst.state in deadlines:
                 changes.append(_change(conn, db, inst.id, actor, EXTEND, reason, adjust, None))
+    return changes
+
+
+def named_failure(exc: WorkflowError, instance_id: int, unit: tuple[str, str] | None
+                  ) -> WorkflowError:
+    """``exc`` again, its message naming the instance (and its unit) of a batch that
+    was refused, so the office knows which selection to fix."""
+    who = f"#{instance_id}" + (f"({unit[1]} {unit[0]})" if unit else "")
+    context = {**exc.context, "instance": instance_id}
+    if unit:
+        context["unit"] = unit[0]
+    return type(exc)(f"事项 {who}:{exc.message}", **context)
+
+
+def units_of(conn: Connection, instance_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """instance id → (unit code, unit name), one query."""
+    rows = conn.execute(select(_i.c.id, _u.c.code, _u.c.name)
+                        .join(_u, _u.c.id == _i.c.subject_unit_id)
+                        .where(_i.c.id.in_(instance_ids))).all()
+    return {r.id: (r.code, r.name) for r in rows}
+
+
+def extend_many(db: Database, instance_ids: list[int], actor: Actor, *, reason: str,
+                working_days: int | None = None, days: int | None = None,
+                until: date | None = None) -> list[DeadlineChange]:
+    """Extend the deadlines of the selected instances in ONE transaction (office only):
+    each gets its own history entry; if any instance is refused (another role, no
+    deadline, not later, paused, unknown) nothing is changed and the error names that
+    instance and its unit."""
+    ids = list(dict.fromkeys(instance_ids))
+    if not ids:
+        raise InvalidInput("未选择事项 — no instances selected")
+    adjust = _extend_by(working_days, days, until)
+    changes = []
+    with db.write() as conn:
+        units = units_of(conn, ids)
+        for instance_id in ids:
+            try:
+                changes.append(_change(conn, db, instance_id, actor, EXTEND, reason, adjust,
+                                       None))
+            except WorkflowError as exc:  # the transaction rolls back with it
+                raise named_failure(exc, instance_id, units.get(instance_id)) from exc
     return changes
 
 
