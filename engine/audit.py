@@ -10,6 +10,7 @@ entry (which catches a removed tail). It reports the first bad entry per instanc
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -114,27 +115,58 @@ EXPORT_COLUMNS = ("instance_id", "seq", "at", "from_state", "to_state", "trigger
                   "definition_version_id", "definition_hash", "prev_hash", "hash")
 
 
-def iter_history(db: Database) -> Iterator[dict]:
-    """Every history entry, in (instance, seq) order, as export-ready dicts."""
+EXPORT_BATCH = 1000
+
+
+def iter_history(db: Database, instance_id: int | None = None,
+                 batch: int = EXPORT_BATCH) -> Iterator[dict]:
+    """Every history entry (or one instance's), in (instance, seq) order, as
+    export-ready dicts; rows are fetched ``batch`` at a time (a server-side cursor on
+    PostgreSQL), so exporting years of history does not load it into memory."""
+    query = select(_h).order_by(_h.c.instance_id, _h.c.seq)
+    if instance_id is not None:
+        query = query.where(_h.c.instance_id == instance_id)
     with db.read() as conn:
-        for row in conn.execute(select(_h).order_by(_h.c.instance_id, _h.c.seq)):
+        for row in conn.execution_options(yield_per=batch).execute(query):
             item = {c: getattr(row, c) for c in EXPORT_COLUMNS}
             item["at"] = format_time(row.at)
             yield item
 
 
-def export(db: Database, out: IO[str], fmt: str = "jsonl") -> int:
-    """Write the whole history to ``out`` as ``csv`` or ``jsonl``; return the row count."""
+def export_lines(db: Database, fmt: str = "jsonl", instance_id: int | None = None,
+                 batch: int = EXPORT_BATCH) -> Iterator[str]:
+    """The export as text lines (CSV: the header first), produced as the rows are read —
+    what :func:`export` writes and what the API streams."""
+    if fmt not in ("csv", "jsonl"):
+        raise ValueError(f"unknown export format {fmt!r}: expected csv or jsonl")
+    if fmt == "jsonl":
+        for item in iter_history(db, instance_id, batch):
+            yield json.dumps(item, ensure_ascii=False, sort_keys=True) + "\n"
+        return
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS)
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writeheader()
+    yield flush()  # the header line alone, then one chunk per entry
+    for item in iter_history(db, instance_id, batch):
+        item["data_patch"] = json.dumps(item["data_patch"], ensure_ascii=False,
+                                        sort_keys=True) if item["data_patch"] else ""
+        writer.writerow(item)
+        yield flush()
+
+
+def export(db: Database, out: IO[str], fmt: str = "jsonl",
+           instance_id: int | None = None) -> int:
+    """Write the whole history (or one instance's) to ``out`` as ``csv`` or ``jsonl``;
+    return the row count."""
     count = 0
-    if fmt == "csv":
-        writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS)
-        writer.writeheader()
-    for item in iter_history(db):
-        if fmt == "csv":
-            item["data_patch"] = json.dumps(item["data_patch"], ensure_ascii=False,
-                                            sort_keys=True) if item["data_patch"] else ""
-            writer.writerow(item)
-        else:
-            out.write(json.dumps(item, ensure_ascii=False, sort_keys=True) + "\n")
+    for line in export_lines(db, fmt, instance_id):
+        out.write(line)
         count += 1
-    return count
+    return count - 1 if fmt == "csv" and count else count

@@ -14,9 +14,11 @@ from api_support import api_for, error_of  # noqa: F401
 from web_support import app, client_for, plan, web_db  # noqa: F401
 
 
-def test_token_created_by_api_is_shown_once_stored_hashed_and_acts_as_its_user(api_for,
-                                                                             app, web_db):
-    created = api_for("head101").post("/api/v1/tokens", json={"name": "OA 系统"})
+def test_token_created_by_api_is_shown_once_stored_hashed_and_acts_as_its_user(
+        client_for, api_for, app, web_db):
+    session = client_for("head101")
+    created = session.http.post("/api/v1/tokens", json={"name": "OA 系统"},
+                                headers={"X-CSRFToken": session.token})
     assert created.status_code == 201
     body = created.get_json()
     secret = body["token"]
@@ -58,9 +60,17 @@ def test_token_follows_the_users_current_roles_and_active_flag(api_for, web_db, 
     error_of(api.get("/api/v1/me"), 401, "unauthorized")
 
 
-def test_token_name_is_validated(api_for):
-    error_of(api_for("office").post("/api/v1/tokens", json={"name": ""}), 422, "invalid_input")
-    error_of(api_for("office").post("/api/v1/tokens", json={"name": "x" * 101}), 422)
+def test_token_name_and_validity_are_validated(client_for):
+    session = client_for("office")
+
+    def create(body):
+        return session.http.post("/api/v1/tokens", json=body,
+                                 headers={"X-CSRFToken": session.token})
+
+    error_of(create({"name": ""}), 422, "invalid_input")
+    error_of(create({"name": "x" * 101}), 422)
+    for days in (0, 366, "30"):
+        error_of(create({"name": "ok", "expires_days": days}), 422, "invalid_input")
 
 
 def test_cli_creates_lists_and_revokes_tokens(app, web_db):

@@ -3,7 +3,12 @@
 The API blueprint is exempt from the application-wide CSRF check; instead, a request
 without ``Authorization`` that rides on the session cookie is CSRF-checked here when
 its method is unsafe (send the token as ``X-CSRFToken``). Bearer requests carry no
-ambient credentials, so they need no CSRF token. Anything else is a 401.
+ambient credentials, so they need no CSRF token. Anything else is a 401 (an expired
+token: code ``token_expired``).
+
+Some operations need the session itself (:func:`require_session`): a token cannot
+mint tokens, so a leaked token cannot be used to keep access beyond its own expiry
+or revocation.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from ..extensions import csrf
 from ..views.common import get_db
 from . import tokens
 from .errors import ApiError
+from .serialize import iso
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
 PUBLIC = ("/api/openapi.json",)
@@ -37,7 +43,13 @@ def authenticate() -> None:
         if scheme.lower() != "bearer" or not secret.strip():
             raise _unauthorized("Authorization 须为 Bearer 令牌 — use Authorization: Bearer <token>")
         db = get_db()
-        user_id = tokens.authenticate(db, secret.strip())
+        try:
+            user_id = tokens.authenticate(db, secret.strip())
+        except tokens.TokenExpired as exp:
+            raise ApiError(401, "token_expired", "令牌已过期,请新建令牌 — the token has "
+                           "expired; create a new one", {"token_id": exp.token_id,
+                                                         "expired_at": iso(exp.expires_at)}
+                           ) from None
         user = load_web_user(db, user_id) if user_id is not None else None
         if user is None:
             raise _unauthorized("令牌无效或已撤销 — the token is invalid or revoked")
@@ -65,3 +77,11 @@ def require(*roles: str) -> None:
     if not api_user().has_any(*roles):
         raise ApiError(403, "forbidden", "无权访问 — this needs one of the roles: "
                        + ", ".join(roles), {"needed_roles": list(roles)})
+
+
+def require_session() -> None:
+    """403 ``session_required`` unless the caller signed in with the browser session."""
+    if g.get("api_auth") != "session":
+        raise ApiError(403, "session_required", "此操作须在网页登录后进行,令牌不能创建令牌 — "
+                       "sign in to the web UI (session with CSRF) or use the CLI: a token "
+                       "cannot create tokens", {"auth": g.get("api_auth")})

@@ -6,10 +6,12 @@ exists). Every change goes through the engine's ``start``/``update_data``/``fire
 
 from __future__ import annotations
 
+from flask import Response, stream_with_context
 from sqlalchemy import select
 
 from engine import (NotFound, NotPermitted, available_triggers, fire, get_instance, read_history,
                     start, update_data)
+from engine.audit import export_lines
 from engine.clock import local_today
 from engine.cycles import cycle_for_year
 from engine.models import Instance, Unit
@@ -189,3 +191,29 @@ def instance_history(instance_id: int):
     visible(db, instance_id)
     return {"items": [serialize.history_entry(e)
                       for e in read_history(db, instance_id, api_actor())]}
+
+
+EXPORT_MEDIA = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
+
+
+def stream_export(db, fmt: str, filename: str, instance_id: int | None = None) -> Response:
+    """A streamed history export: the rows are read in batches while the response is
+    being sent (``stream_with_context`` keeps the request, and so the database, open)."""
+    return Response(stream_with_context(export_lines(db, fmt, instance_id)),
+                    mimetype=EXPORT_MEDIA[fmt],
+                    headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
+@operation(bp, "GET", "/instances/<int:instance_id>/history/export",
+           summary="Export an instance's history", tag="instances",
+           query=schemas.EXPORT_QUERY, media=tuple(EXPORT_MEDIA.values()))
+def instance_history_export(instance_id: int, query: dict):
+    """The instance's history entries, oldest first, every hash-chain field included
+    (``prev_hash``, ``hash``, ``data_hash``, ``definition_hash``), streamed as JSON lines
+    or CSV — for whoever may read its history (another unit's instance is a 404)."""
+    db = _db()
+    visible(db, instance_id)  # read_history's own check, made before streaming starts
+    return stream_export(db, query["format"],
+                         f"perfeval-instance-{instance_id}-history.{query['format']}",
+                         instance_id)
+

@@ -68,20 +68,34 @@ def list_tokens():
     return {"items": [serialize.token(t) for t in tokens.list_tokens(_db(), api_user().id)]}
 
 
+def token_days() -> dict:
+    """The application's token validity settings, as :func:`tokens.create_token` takes them."""
+    from flask import current_app
+
+    return {"default_days": current_app.config.get("API_TOKEN_DEFAULT_DAYS",
+                                                   tokens.DEFAULT_DAYS),
+            "max_days": current_app.config.get("API_TOKEN_MAX_DAYS", tokens.MAX_DAYS)}
+
+
 @operation(bp, "POST", "/tokens", summary="Create an API token", tag="tokens",
-           body=schemas.NEW_TOKEN, status=201, response="NewToken")
+           body=schemas.NEW_TOKEN, status=201, response="NewToken", session_only=True)
 def create_token(body: dict):
-    """A new personal token acting with the caller's roles; ``token`` is shown only here."""
+    """A new personal token acting with the caller's roles, valid ``expires_days`` days
+    (default 90); ``token`` is shown only here. Only from a signed-in browser session
+    (with ``X-CSRFToken``): a bearer token cannot mint tokens (403 ``session_required``)."""
     user = api_user()
     info, secret = tokens.create_token(_db(), user.username, body["name"],
-                                       created_by=user.username)
+                                       created_by=user.username,
+                                       days=body.get("expires_days"), **token_days())
     return serialize.token(info, secret)
 
 
 @operation(bp, "DELETE", "/tokens/<int:token_id>", summary="Revoke an API token",
            tag="tokens", response="Token")
 def revoke_token(token_id: int):
-    """Revoke one of the caller's tokens (admins: anyone's); it stops working at once."""
+    """Revoke one of the caller's tokens (admins: anyone's); it stops working at once.
+    A bearer token may revoke its own user's tokens, itself included (so a leaked token
+    can be killed with itself), but never another user's."""
     db, user = _db(), api_user()
     info = tokens.get_token(db, token_id)
     if info.user_id != user.id and not user.has_any(*ADMIN_ROLES):

@@ -67,7 +67,15 @@ ACTION = obj({"trigger": {"type": "string"}, "to_state": {"type": "string"},
               "reasons": {"type": "array", "items": {"type": "string"}}})
 TOKEN = {"id": ID, "username": {"type": "string"}, "name": {"type": "string"},
          "prefix": {"type": "string"}, "created_by": {"type": "string"}, "created_at": TIME,
-         "last_used_at": nullable(TIME), "revoked_at": nullable(TIME)}
+         "last_used_at": nullable(TIME), "revoked_at": nullable(TIME),
+         "expires_at": nullable(TIME), "status": {"enum": ["active", "expired", "revoked"]}}
+DECIMAL = {"type": "string", "description": "an exact decimal, e.g. \"86.25\""}
+RESULT = obj({"unit": obj({"id": ID, "code": {"type": "string"}, "name": {"type": "string"}}),
+              "category": {"type": "string"}, "indicator": DECIMAL, "public": DECIMAL,
+              "leadership": DECIMAL, "composite": DECIMAL, "grade": {"type": "string"},
+              "rank": nullable({"type": "integer"}), "vetoed": {"type": "boolean"},
+              "revision": {"type": "integer"}, "computed_at": TIME,
+              "published_at": nullable(TIME)})
 
 COMPONENTS: dict[str, dict] = {
     "Error": obj({"error": obj({"code": {"type": "string"}, "message": {"type": "string"},
@@ -126,6 +134,10 @@ COMPONENTS: dict[str, dict] = {
     "Token": obj(TOKEN),
     "NewToken": obj({**TOKEN, "token": {"type": "string"}}),
     "Marked": obj({"marked": {"type": "integer"}}),
+    "Result": RESULT,
+    "Results": obj({"year": {"type": "integer"}, "published": {"type": "boolean"},
+                    "categories": {"type": "array", "items": {"type": "string"}},
+                    "items": {"type": "array", "items": ref("Result")}}),
 }
 for _name in ("Instance", "Notification"):
     COMPONENTS[_name + "Page"] = page_of(_name)
@@ -143,7 +155,11 @@ SAVE = obj({"data": {"type": "object"}, "expected_version": FIRE["properties"]["
             "comment": {"type": "string", "maxLength": 4000}}, ("data", "expected_version"))
 MARK_READ = obj({"ids": {"type": "array", "items": ID, "maxItems": 500},
                  "all": {"type": "boolean"}}, ())
-NEW_TOKEN = obj({"name": {"type": "string", "minLength": 1, "maxLength": 100}})
+NEW_TOKEN = obj({"name": {"type": "string", "minLength": 1, "maxLength": 100},
+                 "expires_days": {"type": "integer", "minimum": 1, "maximum": 365,
+                                  "description": "validity in days (default 90; the "
+                                                 "server's API_TOKEN_MAX_DAYS caps it)"}},
+                ("name",))
 
 # Query parameters: name -> schema (all optional).
 LIMIT = {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}
@@ -155,6 +171,7 @@ INSTANCE_QUERY = {"process": NAME, "state": NAME,
                   "overdue": {"type": "boolean"}, "limit": LIMIT, "cursor": CURSOR}
 TASK_QUERY = {"process": NAME, "state": NAME}
 EXPORT_QUERY = {"format": {"enum": ["jsonl", "csv"], "default": "jsonl"}}
+RESULTS_QUERY = {"category": {"type": "string", "minLength": 1, "maxLength": 64}}
 INBOX_QUERY = {"unread": {"type": "boolean"}, "limit": LIMIT, "cursor": CURSOR}
 
 _TYPES = {"string": str, "integer": int, "boolean": bool, "object": dict, "array": list,

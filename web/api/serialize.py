@@ -34,7 +34,18 @@ def token(info, secret: str | None = None) -> dict:
     """A token's listing (and, once, its secret)."""
     out = {"id": info.id, "username": info.username, "name": info.name, "prefix": info.prefix,
            "created_by": info.created_by, "created_at": iso(info.created_at),
-           "last_used_at": iso(info.last_used_at), "revoked_at": iso(info.revoked_at)}
+           "last_used_at": iso(info.last_used_at), "revoked_at": iso(info.revoked_at),
+           "expires_at": iso(info.expires_at), "status": info.status()}
     if secret is not None:
         out["token"] = secret
     return out
+
+
+def result(row: dict) -> dict:
+    """One unit's stored result (scores as exact decimal strings)."""
+    return {"unit": {"id": row["unit_id"], "code": row["code"], "name": row["name"]},
+            "category": row["category"], "indicator": row["indicator"],
+            "public": row["public"], "leadership": row["leadership"],
+            "composite": row["composite"], "grade": row["grade"], "rank": row["rank"],
+            "vetoed": bool(row["vetoed"]), "revision": row["revision"],
+            "computed_at": iso(row["computed_at"]), "published_at": iso(row["published_at"])}

@@ -17,6 +17,7 @@ from typing import Callable
 from flask import Blueprint, request
 
 from . import schemas
+from .auth import require_session
 from .errors import ApiError, invalid, json_response
 
 _PATH_PARAM = re.compile(r"<(?:(int|string):)?(\w+)>")
@@ -38,6 +39,7 @@ class Operation:
     errors: tuple[int, ...]
     description: str = field(default="")
     media: tuple[str, ...] = field(default=())
+    session_only: bool = field(default=False)
 
     @property
     def path(self) -> str:
@@ -77,20 +79,25 @@ def _path_values(op: Operation, kwargs: dict) -> None:
 def operation(bp: Blueprint, method: str, rule: str, *, summary: str, tag: str,
               query: dict | None = None, body: dict | None = None, status: int = 200,
               response: str | None = None, errors: tuple[int, ...] = (),
-              description: str = "", media: tuple[str, ...] = ()) -> Callable:
+              description: str = "", media: tuple[str, ...] = (),
+              session_only: bool = False) -> Callable:
     """Register the decorated view for ``method rule`` under ``/api/v1``; it receives the
     path parameters, ``query`` (a dict) when declared and ``body`` when declared, and
     returns the payload (serialised as JSON with ``status``) — or, for an operation
-    declaring other ``media`` types (text exports), its own Response."""
+    declaring other ``media`` types (text exports), its own Response. A
+    ``session_only`` operation refuses bearer tokens (403 ``session_required``) before
+    anything else is looked at."""
 
     def decorate(view: Callable) -> Callable:
         op = Operation(method, "/v1" + rule, view.__name__, summary, tag, query or {}, body,
                        status, response, errors, description or (view.__doc__ or "").strip(),
-                       media)
+                       media, session_only)
         OPERATIONS.append(op)
 
         @functools.wraps(view)
         def wrapper(**kwargs):
+            if op.session_only:
+                require_session()
             _path_values(op, kwargs)
             if op.query:
                 values, problems = schemas.parse_query(request.args, op.query)
@@ -114,7 +121,10 @@ def operation(bp: Blueprint, method: str, rule: str, *, summary: str, tag: str,
 
 
 ERROR_TEXT = {400: "Malformed request: bad query parameter, bad JSON or CSRF failure",
-              401: "No valid session or bearer token", 403: "The role does not allow it",
+              401: "No valid session or bearer token (code token_expired: the token has "
+                   "expired)",
+              403: "The role does not allow it (code session_required: bearer tokens may "
+                   "not do this)",
               404: "Not found, or not visible to this user (another unit's instance)",
               409: "Conflict: stale expected_version, or the trigger does not leave this state",
               415: "The body is not JSON", 422: "The body or the data breaks a rule"}
@@ -126,6 +136,8 @@ def _operation_doc(op: Operation) -> dict:
     params += [{"name": n, "in": "query", "required": False, "schema": s}
                for n, s in op.query.items()]
     codes = {401, *op.errors}
+    if op.session_only:
+        codes.add(403)
     if op.query:
         codes.add(400)
     if op.body is not None:
@@ -147,6 +159,8 @@ def _operation_doc(op: Operation) -> dict:
            "parameters": params, "responses": responses}
     if op.description:
         doc["description"] = op.description
+    if op.session_only:
+        doc["security"] = [{"cookieAuth": []}]
     if op.body is not None:
         doc["requestBody"] = {"required": True, "content": {"application/json": {
             "schema": op.body}}}
