@@ -1,22 +1,37 @@
-"""Signing in and out: Flask-Login users, throttling, login records, the language switch.
+"""Signing in and out: Flask-Login users, throttling, sign-in records, fresh
+authentication for approvals, the language switch.
 
 ``get_id()`` is ``"<user id>:<session token>"``; the loader refuses a cookie whose
 token no longer matches the user's row, so rotating ``users.session_token`` (on a
-password or role change, or "sign out everywhere") ends every session of that user.
-There is no remember-me cookie. Failed sign-ins are counted per account and per
-client address; too many in the window lock that pair for a while. Every sign-in,
-failure and lock is logged to the ``perfeval.security`` logger (and the instance
-folder's ``security.log``).
+password, role, unit or active-flag change, or "sign out everywhere") ends every
+session of that user. There is no remember-me cookie.
+
+Every sign-in attempt, password confirmation and sign-out is a ``login_events`` row
+(:mod:`engine.signins`), written in its own transaction; a failure to write it is
+logged and does not stop the sign-in. The lines also go to the ``perfeval.security``
+logger (and the instance folder's ``security.log``).
+
+Throttling is derived from those rows, so it holds across several web workers and
+restarts: after ``LOGIN_MAX_FAILURES`` failures of one (user name, address) pair within
+``LOGIN_LOCK_SECONDS`` (and since that pair's last success) the pair is locked until
+the oldest failure leaves the window; one address is also locked after
+``LOGIN_MAX_FAILURES_PER_ADDRESS`` failures over all user names (password spraying).
+A single account is not locked from every address, so nobody can lock an official
+out by typing their name wrongly from elsewhere.
+
+Fresh authentication: triggers matching ``FRESH_AUTH_TRIGGERS`` (approvals, filing,
+publication, finalisation, forced steps, score confirmation) need a password entered
+within ``FRESH_AUTH_SECONDS``; sign-in and :func:`confirm` stamp ``session["auth_at"]``,
+and :func:`fresh_auth_redirect` sends a stale session to ``/auth/confirm``.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import secrets
-import threading
-import time
-from collections import defaultdict, deque
 from dataclasses import dataclass
+from datetime import timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,18 +39,34 @@ from flask import (Blueprint, Flask, current_app, flash, redirect, render_templa
                    session, url_for)
 from flask_babel import gettext as _
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
-from sqlalchemy import select, update
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import PasswordField
+from wtforms.validators import DataRequired
 
-from engine import Actor, check_password
+from engine import Actor
+from engine.clock import utcnow
 from engine.models import User
+from engine.people import authenticate, rotate_session_token
+from engine.signins import failures_since, record_login
 
 from .extensions import login_manager
 from .i18n import LOCALES
 from .views.common import get_db
 
+__all__ = ["WebUser", "bp", "fresh_auth_redirect", "init_app", "load_web_user",
+           "needs_fresh_auth", "rotate_session_token", "stamp_auth", "start_session"]
+
 security_log = logging.getLogger("perfeval.security")
 bp = Blueprint("auth", __name__)
 _users = User.__table__
+
+FRESH_AUTH_TRIGGERS = ("approve*", "file*", "publish*", "finalise*", "finalize*", "force*",
+                       "confirm_scores", "record_result", "submit_results", "apply_results",
+                       "adjust", "uphold", "decide", "put_in_force")
+SETTINGS = {"LOGIN_MAX_FAILURES": 5, "LOGIN_LOCK_SECONDS": 15 * 60,
+            "LOGIN_MAX_FAILURES_PER_ADDRESS": 20, "FRESH_AUTH_SECONDS": 15 * 60,
+            "FRESH_AUTH_TRIGGERS": FRESH_AUTH_TRIGGERS}
 
 
 @dataclass
@@ -85,43 +116,76 @@ def _load_user(user_key: str) -> WebUser | None:
     return user
 
 
-def rotate_session_token(db, user_id: int) -> str:
-    """Give the user a new session token: every existing session of theirs ends."""
-    token = secrets.token_hex(16)
-    with db.write() as conn:
-        conn.execute(update(_users).where(_users.c.id == user_id).values(session_token=token))
-    return token
+# --- records and throttling ------------------------------------------------------------
 
 
-class Throttle:
-    """Failed sign-ins per (account, address) in a sliding window (per process)."""
+def _address() -> str:
+    return request.remote_addr or "-"
 
-    def __init__(self) -> None:
-        self._failures: dict[tuple[str, str], deque] = defaultdict(deque)
-        self._lock = threading.Lock()
 
-    def _recent(self, key, window: float) -> deque:
-        entries = self._failures[key]
-        while entries and time.monotonic() - entries[0] > window:
-            entries.popleft()
-        return entries
+def _record(kind: str, outcome: str, username: str, user_id: int | None) -> None:
+    level = logging.INFO if outcome in ("success", "logout") else logging.WARNING
+    word = {"success": "ok", "bad_password": "failed", "unknown_user": "failed",
+            "inactive": "failed"}.get(outcome, outcome)
+    security_log.log(level, "%s %s user=%s addr=%s reason=%s", kind, word, username,
+                     _address(), outcome)
+    record_login(get_db(), kind=kind, outcome=outcome, username=username, user_id=user_id,
+                 address=_address(), user_agent=request.user_agent.string)
 
-    def locked(self, username: str, address: str) -> bool:
-        """True when the pair has used up its failures in the window."""
-        cfg = current_app.config
-        with self._lock:
-            return len(self._recent((username, address), cfg["LOGIN_LOCK_SECONDS"])) \
+
+def is_locked(username: str, address: str) -> bool:
+    """True when the pair, or the address as a whole, has used up its failures in the
+    window (counted from ``login_events``). A database error counts as not locked:
+    the password check that follows fails the same way."""
+    cfg = current_app.config
+    since = utcnow() - timedelta(seconds=cfg["LOGIN_LOCK_SECONDS"])
+    try:
+        db = get_db()
+        return (failures_since(db, since, address=address, username=username)
                 >= cfg["LOGIN_MAX_FAILURES"]
+                or failures_since(db, since, address=address)
+                >= cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"])
+    except Exception:  # noqa: BLE001 - logged; the sign-in itself will report the outage
+        security_log.exception("could not read login_events for the throttle")
+        return False
 
-    def fail(self, username: str, address: str) -> None:
-        """Count one failure."""
-        with self._lock:
-            self._failures[(username, address)].append(time.monotonic())
 
-    def clear(self, username: str, address: str) -> None:
-        """Forget the pair's failures (after a successful sign-in)."""
-        with self._lock:
-            self._failures.pop((username, address), None)
+# --- fresh authentication ----------------------------------------------------------------
+
+
+def _now_ts() -> float:
+    return utcnow().replace(tzinfo=timezone.utc).timestamp()
+
+
+def stamp_auth() -> None:
+    """Record in the session that the user has just entered their password."""
+    session["auth_at"] = _now_ts()
+
+
+def needs_fresh_auth(trigger: str) -> bool:
+    """True when ``trigger`` matches a ``FRESH_AUTH_TRIGGERS`` pattern and the session's
+    password stamp is older than ``FRESH_AUTH_SECONDS`` (or missing)."""
+    patterns = current_app.config["FRESH_AUTH_TRIGGERS"]
+    if not any(fnmatch.fnmatchcase(trigger, p) for p in patterns):
+        return False
+    stamped = session.get("auth_at")
+    return not isinstance(stamped, (int, float)) or \
+        _now_ts() - stamped > current_app.config["FRESH_AUTH_SECONDS"]
+
+
+def fresh_auth_redirect(trigger: str, back: str):
+    """A redirect to the confirmation page (returning to ``back``) when ``trigger``
+    needs a fresh password; None when the action may go ahead."""
+    if not needs_fresh_auth(trigger):
+        return None
+    flash(_("此操作需要再次输入密码确认身份。"), "error")
+    return redirect(url_for("auth.confirm", next=back))
+
+
+class ConfirmForm(FlaskForm):
+    """Re-enter the password (fresh authentication)."""
+
+    password = PasswordField(validators=[DataRequired()])
 
 
 def _safe_next(target: str | None) -> str:
@@ -142,42 +206,71 @@ def _user_locale(db, user_id: int) -> str | None:
         return None
 
 
+# --- pages -------------------------------------------------------------------------------
+
+
+def start_session(user: WebUser, *, keep_lang: str | None = None) -> None:
+    """Sign ``user`` in on a fresh session (stamped as freshly authenticated)."""
+    session.clear()
+    login_user(user, remember=False)
+    session.permanent = True
+    if keep_lang:
+        session["lang"] = keep_lang
+    stamp_auth()
+
+
 @bp.route("/login", methods=("GET", "POST"))
 def login():
     """The sign-in form."""
     if request.method == "GET":
         return render_template("auth/login.html", next=request.args.get("next", ""))
-    username = request.form.get("username", "").strip()
+    username = request.form.get("username", "").strip()[:64]
     password = request.form.get("password", "")
-    address = request.remote_addr or "-"
-    throttle: Throttle = current_app.extensions["perfeval.throttle"]
-    if throttle.locked(username, address):
-        security_log.warning("login locked user=%s addr=%s", username, address)
+    if is_locked(username, _address()):
+        _record("login", "locked", username, None)
         flash(_("登录失败次数过多,请稍后再试。"), "error")
         return render_template("auth/login.html", next=request.form.get("next", "")), 429
     db = get_db()
-    actor = check_password(db, username, password) if username else None
-    if actor is None:
-        throttle.fail(username, address)
-        security_log.warning("login failed user=%s addr=%s", username, address)
+    outcome, actor = authenticate(db, username, password) if username else ("unknown_user", None)
+    user = load_web_user(db, actor.user_id) if actor else None
+    if user is None:
+        _record("login", outcome if actor is None else "inactive", username,
+                actor.user_id if actor else None)
         flash(_("用户名或密码错误。"), "error")
         return render_template("auth/login.html", next=request.form.get("next", "")), 401
-    throttle.clear(username, address)
-    user = load_web_user(db, actor.user_id)
-    session.clear()
-    login_user(user, remember=False)
-    session.permanent = True
-    session["lang"] = session.get("lang") or _user_locale(db, user.id) or \
-        current_app.config["BABEL_DEFAULT_LOCALE"]
-    security_log.info("login ok user=%s addr=%s", username, address)
+    _record("login", "success", username, user.id)
+    start_session(user, keep_lang=session.get("lang") or _user_locale(db, user.id)
+                  or current_app.config["BABEL_DEFAULT_LOCALE"])
     return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.route("/auth/confirm", methods=("GET", "POST"))
+@login_required
+def confirm():
+    """Re-enter the password before an approval (fresh authentication)."""
+    form = ConfirmForm()
+    target = request.values.get("next", "")
+    if request.method == "POST":
+        if is_locked(current_user.username, _address()):
+            _record("confirm", "locked", current_user.username, current_user.id)
+            flash(_("登录失败次数过多,请稍后再试。"), "error")
+            return render_template("auth/confirm.html", form=form, next=target), 429
+        if form.validate_on_submit():
+            outcome, actor = authenticate(get_db(), current_user.username, form.password.data)
+            _record("confirm", outcome, current_user.username, current_user.id)
+            if actor is not None:
+                stamp_auth()
+                return redirect(_safe_next(target))
+        flash(_("密码错误。"), "error")
+        return render_template("auth/confirm.html", form=form, next=target), 401
+    return render_template("auth/confirm.html", form=form, next=target)
 
 
 @bp.route("/logout", methods=("POST",))
 def logout():
     """Sign out (POST, with the CSRF token)."""
     if current_user.is_authenticated:
-        security_log.info("logout user=%s", current_user.username)
+        _record("logout", "logout", current_user.username, current_user.id)
     logout_user()
     lang = session.get("lang")
     session.clear()
@@ -212,8 +305,9 @@ def end_sessions():
 
 
 def init_app(app: Flask) -> None:
-    """The throttle, and login records in the instance folder's security.log."""
-    app.extensions["perfeval.throttle"] = Throttle()
+    """Default settings, and sign-in lines in the instance folder's security.log."""
+    for key, value in SETTINGS.items():
+        app.config.setdefault(key, value)
     if app.config.get("TESTING"):
         return
     try:
