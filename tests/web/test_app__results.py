@@ -21,7 +21,8 @@ def test_no_results_yet(client_for, year):
 
 
 def test_computing_without_an_indicator_system_shows_why(client_for, year):
-    response = client_for("office").post("/results/compute", {"year": str(year)})
+    response = client_for("office").post("/results/compute", {"year": str(year),
+                                                              "reason": "首次计算"})
     assert response.status_code == 422
     assert "没有生效的指标体系" in response.get_data(as_text=True)
 

@@ -1,51 +1,176 @@
-"""Results (成绩): scores, grades and rankings per category; compute and publish."""
+"""Results (成绩): scores, grades and rankings per category; entering and importing
+scores, computing, publishing and exporting; filing appeals and deciding them by an
+adjustment (old and new composite, grade and rank shown after re-publication).
+
+Every action goes through the engine, which checks the actor's role (and, for an
+expert, that the indicator's verifying unit is theirs). Unit users see their own
+unit's result only, and only once it is published.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
+import inspect
+import io
+import tempfile
+from collections import Counter, defaultdict
+from pathlib import Path
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, abort, flash, redirect, render_template, request, send_file,
+                   url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from engine.appeals import appeal_deadline, file_appeal
 from engine.clock import local_today
-from engine.exceptions import NotFound
-from engine.results import compute_results, publish_results, read_results
+from engine.cycle_views import (appeal_changes, appeals_of, entry_items, scope_units,
+                                unit_items, vetoes_of)
+from engine.cycles import cycle_for_year
+from engine.exceptions import InvalidInput, NotFound
+from engine.results import (adjust_for_appeal, compute_results, enter_scores, export_results,
+                            import_scores, publish_results, read_results)
 
 from .common import actor, get_db, roles_required
 
 bp = Blueprint("results", __name__, url_prefix="/results")
 READ_ALL = ("office", "committee", "leader", "auditor", "admin")
+ENTRY_ROLES = ("office", "expert", "leader")
+APPEAL_READERS = ("office", "committee", "auditor", "admin")
+UNIT_ROLES = ("unit_staff", "unit_head")
+UPLOADS = (".xlsx", ".csv")
 
 
 def _year() -> int:
     return request.values.get("year", type=int) or local_today().year
 
 
+def _cycle_open(year: int) -> bool:
+    try:
+        cycle_for_year(get_db(), year)
+    except NotFound:
+        return False
+    return True
+
+
+def _visible(rows: list[dict]) -> list[dict]:
+    """Everything for the organisation-wide readers; published results for experts;
+    the own unit's published result for a unit user."""
+    if current_user.has_any(*READ_ALL):
+        return rows
+    rows = [r for r in rows if r.get("published_at")]
+    if current_user.has_any("expert"):
+        return rows
+    return [r for r in rows if r["unit_id"] == actor().unit_id]
+
+
+def _tables(rows: list[dict]) -> dict[str, list[dict]]:
+    """Rows by category, each marked ``tied`` when another unit shares its rank."""
+    by_category: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_category[row["category"]].append(row)
+    for rows_ in by_category.values():
+        shared = Counter(r["rank"] for r in rows_ if r["rank"] is not None)
+        for r in rows_:
+            r["tied"] = r["rank"] is not None and shared[r["rank"]] > 1
+    return dict(by_category)
+
+
+def _appeal_context(year: int, rows: list[dict]) -> dict:
+    """What a unit user needs to appeal: the deadline, the items, its appeals."""
+    me = actor()
+    if not current_user.has_any(*UNIT_ROLES) or me.unit_id is None:
+        return {}
+    mine = next((r for r in rows if r["unit_id"] == me.unit_id and r.get("published_at")), None)
+    if mine is None:
+        return {}
+    db = get_db()
+    deadline = appeal_deadline(db, year, me.unit_id)
+    window = (cycle_for_year(db, year)["config"] or {}).get("appeal_window_working_days", 5)
+    return {"deadline": deadline, "window": window, "late": local_today() > deadline,
+            "items": unit_items(db, me.unit_id),
+            "appeals": [a for a in appeals_of(db, year) if a["unit_id"] == me.unit_id]}
+
+
 @bp.route("/")
 @login_required
 def index():
-    """Results of a year by category; unit users see published results only."""
+    """Results of a year by category, with the actions the user's roles allow."""
     year = _year()
-    try:
-        rows = read_results(get_db(), year)
-    except NotFound:
-        rows = []
-    if not current_user.has_any(*READ_ALL):
-        rows = [r for r in rows if r.get("published_at")]
-    by_category = defaultdict(list)
-    for row in rows:
-        by_category[row["category"]].append(row)
-    return render_template("results/index.html", year=year, by_category=dict(by_category),
-                           published=any(r.get("published_at") for r in rows))
+    db = get_db()
+    opened = _cycle_open(year)
+    rows = read_results(db, year) if opened else []
+    visible = _visible(rows)
+    can_enter = opened and current_user.has_any(*ENTRY_ROLES)
+    return render_template(
+        "results/index.html", year=year, opened=opened, by_category=_tables(visible),
+        published=any(r.get("published_at") for r in visible),
+        vetoes=vetoes_of(db, year) if opened and visible else {},
+        items=entry_items(db, actor()) if can_enter else [],
+        units=scope_units(db, year) if can_enter else [],
+        appeal=_appeal_context(year, rows) if opened else {},
+        errors=[])
+
+
+def _row_errors(year: int, errors, labels: list[str] | None = None):
+    """The results page again, listing every bad row (nothing was recorded)."""
+    shown = [{"row": e.row, "column": e.column, "reason": e.reason,
+              "unit": labels[e.row - 2] if labels and 0 <= e.row - 2 < len(labels) else None}
+             for e in errors]
+    flash(_("有 %(n)d 处错误,未录入任何数据。", n=len(shown)), "error")
+    db = get_db()
+    rows = _visible(read_results(db, year))
+    return render_template(
+        "results/index.html", year=year, opened=True, by_category=_tables(rows),
+        published=any(r.get("published_at") for r in rows), vetoes=vetoes_of(db, year),
+        items=entry_items(db, actor()) if current_user.has_any(*ENTRY_ROLES) else [],
+        units=scope_units(db, year), appeal={}, errors=shown), 422
+
+
+@bp.route("/scores", methods=("POST",))
+@roles_required(*ENTRY_ROLES)
+def scores():
+    """Record one item's values for the units filled in (blank: left as it is)."""
+    year = _year()
+    item = request.form.get("item", "").strip()
+    codes = [u["code"] for u in scope_units(get_db(), year)]
+    rows = [(code, item, request.form.get(f"value_{code}", "").strip()) for code in codes
+            if request.form.get(f"value_{code}", "").strip()]
+    if not rows:
+        raise InvalidInput(_("请至少填写一个单位的得分。"))
+    errors = enter_scores(get_db(), year, actor(), rows)
+    if errors:
+        return _row_errors(year, errors, [code for code, _i, _v in rows])
+    flash(_("已录入 %(item)s 的 %(n)d 个得分。", item=item, n=len(rows)), "ok")
+    return redirect(url_for("results.index", year=year))
+
+
+@bp.route("/import", methods=("POST",))
+@roles_required(*ENTRY_ROLES)
+def import_():
+    """Import 单位编码 / 指标 / 得分 rows from an XLSX or CSV upload; all or nothing."""
+    year = _year()
+    upload = request.files.get("file")
+    suffix = Path(upload.filename).suffix.lower() if upload and upload.filename else ""
+    if suffix not in UPLOADS:
+        raise InvalidInput(_("请上传 .xlsx 或 .csv 文件。"))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"scores{suffix}"
+        upload.save(path)
+        errors = import_scores(get_db(), year, actor(), path)
+    if errors:
+        return _row_errors(year, errors)
+    flash(_("已导入得分。"), "ok")
+    return redirect(url_for("results.index", year=year))
 
 
 @bp.route("/compute", methods=("POST",))
 @roles_required("office")
 def compute():
-    """Compute (or recompute) the year's results."""
+    """Compute (or recompute) the year's results, with the reason recorded."""
     year = _year()
-    results = compute_results(get_db(), year, actor())
+    reason = request.form.get("reason", "").strip()
+    if not reason:
+        raise InvalidInput(_("计算结果须填写理由。"))
+    results = compute_results(get_db(), year, actor(), reason)
     flash(_("已计算 %(n)d 个单位的结果。", n=len(results)), "ok")
     return redirect(url_for("results.index", year=year))
 
@@ -58,3 +183,76 @@ def publish():
     n = publish_results(get_db(), year, actor())
     flash(_("已公布 %(n)d 个单位的结果。", n=n), "ok")
     return redirect(url_for("results.index", year=year))
+
+
+@bp.route("/export.<fmt>")
+@roles_required(*READ_ALL)
+def export(fmt: str):
+    """The year's results as XLSX (one sheet per category) or CSV."""
+    if fmt not in ("xlsx", "csv"):
+        abort(404)
+    year = _year()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = export_results(get_db(), year, Path(tmp) / f"results-{year}.{fmt}")
+        data = io.BytesIO(path.read_bytes())
+    mimetype = ("text/csv" if fmt == "csv" else
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return send_file(data, as_attachment=True, download_name=f"results-{year}.{fmt}",
+                     mimetype=mimetype)
+
+
+def _file(year: int, grounds: str, item: str):
+    """File through the engine; the item goes to its ``item`` parameter when the engine
+    takes one, else it heads the grounds."""
+    if "item" in inspect.signature(file_appeal).parameters:
+        return file_appeal(get_db(), year, actor(), grounds, item=item)
+    return file_appeal(get_db(), year, actor(), f"【{item}】{grounds}")
+
+
+@bp.route("/appeal", methods=("POST",))
+@roles_required(*UNIT_ROLES)
+def appeal():
+    """A unit appeals its published result (one item, with grounds)."""
+    year = _year()
+    item = request.form.get("item", "").strip()
+    grounds = request.form.get("grounds", "").strip()
+    if not item or not grounds:
+        raise InvalidInput(_("请选择申诉的指标或项目,并填写申诉理由。"))
+    result = _file(year, grounds, item)
+    view_late = local_today() > appeal_deadline(get_db(), year, actor().unit_id)
+    if view_late:
+        flash(_("申诉已提交,但已超过申诉期限,绩效办将不予受理。"), "warning")
+    else:
+        flash(_("申诉已提交。"), "ok")
+    return redirect(url_for("instances.show", instance_id=result.instance_id))
+
+
+@bp.route("/appeals")
+@roles_required(*APPEAL_READERS)
+def appeals():
+    """The year's appeals, with the adjustment form for those under review."""
+    year = _year()
+    db = get_db()
+    if not _cycle_open(year):
+        return render_template("results/appeals.html", year=year, appeals=[], changes={},
+                               items={})
+    rows = appeals_of(db, year)
+    items = {a["id"]: unit_items(db, a["unit_id"]) for a in rows
+             if a["state"] == "under_review"}
+    return render_template("results/appeals.html", year=year, appeals=rows,
+                           changes=appeal_changes(db, year), items=items)
+
+
+@bp.route("/appeals/<int:appeal_id>/adjust", methods=("POST",))
+@roles_required("office")
+def adjust(appeal_id: int):
+    """Decide an appeal by correcting one value: recompute, re-rank, re-publish."""
+    year = _year()
+    item = request.form.get("item", "").strip()
+    decision = request.form.get("decision", "").strip()
+    if not item or not decision:
+        raise InvalidInput(_("请选择调整的项目,并填写复核结论。"))
+    changes = adjust_for_appeal(get_db(), appeal_id, actor(), item,
+                                request.form.get("value", "").strip(), decision)
+    flash(_("已调整并重新公布,%(n)d 个单位的结果发生变化。", n=len(changes)), "ok")
+    return redirect(url_for("results.appeals", year=year, _anchor=f"appeal-{appeal_id}"))

@@ -1,0 +1,257 @@
+"""Reads behind the cycle, results and appeals pages: a fixed number of queries each.
+
+:func:`list_cycles` lists the years with their children's states; :func:`cycle_overview`
+shows one year's parent state, its children per definition and per unit category, and
+the next steps with the units still pending for each ``when_children`` condition (and
+for its force twin). :func:`appeals_of` lists a year's appeals with their due dates;
+:func:`appeal_changes` the old and new results an adjustment stored. Nothing here
+changes state: the pages act through :mod:`engine.cycles`, :mod:`engine.results` and
+:mod:`engine.appeals`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from workflow.spec import Label
+
+from .authz import Actor
+from .children import pending_children
+from .cycles import CYCLE_KEY, cycle_for_year
+from .db import Database
+from .models import Instance, Timer, Unit
+from .queries import available_triggers
+from .registry import compiled, latest
+from .results import COMPONENT_ITEMS, _verified_by, indicator_systems
+from .scoring_models import Cycle, ResultChange, Veto
+from .tasks import LIVE_TIMER
+
+_i, _u, _t, _c = Instance.__table__, Unit.__table__, Timer.__table__, Cycle.__table__
+_v, _rc = Veto.__table__, ResultChange.__table__
+
+
+@dataclass(frozen=True)
+class Step:
+    """A transition leaving the cycle's current state, as the page offers it."""
+
+    trigger: str
+    label: Label | str
+    dest: str
+    dest_label: Label
+    allowed: bool
+    comment_required: bool
+    force: bool  # a comment-required twin of a ``when_children`` transition
+    pending: tuple[str, ...] = ()  # units whose children are not done (code name)
+    waits_for: tuple[str, ...] = ()  # the child definitions its conditions read
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass
+class CycleOverview:
+    """One evaluation year as its page shows it."""
+
+    year: int
+    instance_id: int
+    state: str
+    state_label: Label
+    final: bool
+    version: int
+    opened_by: str
+    opened_at: datetime
+    config: dict[str, Any]
+    processes: dict[str, Label] = field(default_factory=dict)
+    # definition key -> [(state, label, count)] in the definition's state order
+    by_definition: dict[str, list[tuple[str, Label, int]]] = field(default_factory=dict)
+    # category -> definition key -> state -> count
+    by_category: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    steps: list[Step] = field(default_factory=list)
+
+
+def list_cycles(db: Database) -> list[dict[str, Any]]:
+    """Every cycle, newest year first, with its state and its children per state."""
+    with db.read() as conn:
+        rows = conn.execute(select(_c.c.year, _c.c.instance_id, _c.c.opened_by,
+                                   _c.c.created_at, _i.c.state, _i.c.definition_version_id)
+                            .join(_i, _i.c.id == _c.c.instance_id)
+                            .order_by(_c.c.year.desc())).all()
+        counts = conn.execute(select(_i.c.parent_id, _i.c.state, func.count())
+                              .where(_i.c.parent_id.in_([r.instance_id for r in rows]))
+                              .group_by(_i.c.parent_id, _i.c.state)).all()
+    per: dict[int, dict[str, int]] = defaultdict(dict)
+    for parent, state, n in counts:
+        per[parent][state] = n
+    out = []
+    for r in rows:
+        states = compiled(db, r.definition_version_id).definition.states
+        out.append({"year": r.year, "instance_id": r.instance_id, "state": r.state,
+                    "state_label": states[r.state].label, "final": states[r.state].final,
+                    "opened_by": r.opened_by, "opened_at": r.created_at,
+                    "children": dict(sorted(per[r.instance_id].items())),
+                    "total": sum(per[r.instance_id].values())})
+    return out
+
+
+def _counts(db: Database, parent_id: int):
+    with db.read() as conn:
+        return conn.execute(
+            select(_i.c.definition_key, _i.c.definition_version_id, _u.c.category, _i.c.state,
+                   func.count())
+            .select_from(_i.outerjoin(_u, _u.c.id == _i.c.subject_unit_id))
+            .where(_i.c.parent_id == parent_id)
+            .group_by(_i.c.definition_key, _i.c.definition_version_id, _u.c.category,
+                      _i.c.state)).all()
+
+
+def cycle_overview(db: Database, year: int, actor: Actor) -> CycleOverview:
+    """The ``year`` cycle: state, children per definition and category, next steps."""
+    cycle = cycle_for_year(db, year)
+    parent_id = cycle["instance_id"]
+    with db.read() as conn:
+        parent = conn.execute(select(_i.c.state, _i.c.definition_version_id, _i.c.version)
+                              .where(_i.c.id == parent_id)).one()
+    comp = compiled(db, parent.definition_version_id)
+    state = comp.definition.states[parent.state]
+    view = CycleOverview(year, parent_id, parent.state, state.label, state.final,
+                         parent.version, cycle["opened_by"], cycle["created_at"], dict(cycle["config"] or {}))
+    flat: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for key, version_id, category, child_state, n in _counts(db, parent_id):
+        definition = compiled(db, version_id).definition
+        view.processes.setdefault(key, definition.title)
+        flat[key][child_state] += n
+        cat = view.by_category.setdefault(category or "—", {})
+        cat.setdefault(key, {})
+        cat[key][child_state] = cat[key].get(child_state, 0) + n
+    for key, states in flat.items():
+        order = list(latest(db, key).definition.states)
+        view.by_definition[key] = [
+            (s, _state_label(db, key, s), states[s])
+            for s in sorted(states, key=lambda s: order.index(s) if s in order else len(order))]
+    view.steps = _steps(db, comp, parent_id, parent.state, actor)
+    return view
+
+
+def _state_label(db: Database, key: str, state: str) -> Label | str:
+    states = latest(db, key).definition.states
+    return states[state].label if state in states else state
+
+
+def _conditions(t) -> tuple:
+    """Every ``when_children`` condition of ``t`` (a list form holds several)."""
+    several = getattr(t, "children_conditions", None)
+    return tuple(several) if several else ((t.when_children,) if t.when_children else ())
+
+
+def _steps(db: Database, comp, parent_id: int, state: str, actor: Actor) -> list[Step]:
+    """The transitions from ``state`` with their availability and pending units."""
+    available = {a.trigger: a for a in available_triggers(db, parent_id, actor)}
+    leaving = comp.definition.transitions_from(state)
+    waiting: dict[str, tuple] = {}
+    for t in leaving:
+        if _conditions(t):
+            waiting[t.dest] = waiting.get(t.dest, ()) + _conditions(t)
+    with db.read() as conn:
+        pending = {c: pending_children(conn, parent_id, c)
+                   for conds in waiting.values() for c in conds}
+    steps = []
+    for t in leaving:
+        a = available[t.trigger]
+        conds = _conditions(t) or (waiting.get(t.dest, ()) if t.comment_required else ())
+        units = tuple(dict.fromkeys(u for c in conds for u in pending[c]))
+        steps.append(Step(t.trigger, t.label or t.trigger, t.dest,
+                          comp.definition.states[t.dest].label, a.allowed, t.comment_required,
+                          not _conditions(t) and bool(conds), units,
+                          tuple(dict.fromkeys(c.definition for c in conds)), a.reasons))
+    return steps
+
+
+def appeals_of(db: Database, year: int) -> list[dict[str, Any]]:
+    """The ``year`` cycle's appeals, newest first: state, unit, item, grounds, filed at,
+    and the due date of the current state (None when it has none)."""
+    parent_id = cycle_for_year(db, year)["instance_id"]
+    with db.read() as conn:
+        rows = conn.execute(
+            select(_i.c.id, _i.c.state, _i.c.definition_version_id, _i.c.data, _i.c.created_at,
+                   _u.c.code, _u.c.name, _u.c.id.label("unit_id"))
+            .select_from(_i.outerjoin(_u, _u.c.id == _i.c.subject_unit_id))
+            .where(_i.c.parent_id == parent_id, _i.c.definition_key == "appeal")
+            .order_by(_i.c.id.desc())).all()
+        due = dict(conn.execute(
+            select(_t.c.instance_id, func.min(_t.c.due_date))
+            .join(_i, (_i.c.id == _t.c.instance_id) & (_i.c.state == _t.c.state))
+            .where(_i.c.parent_id == parent_id, _i.c.definition_key == "appeal",
+                   _t.c.kind == "due", _t.c.status.in_(LIVE_TIMER))
+            .group_by(_t.c.instance_id)).all())
+    out = []
+    for r in rows:
+        states = compiled(db, r.definition_version_id).definition.states
+        data = dict(r.data or {})
+        out.append({"id": r.id, "state": r.state, "state_label": states[r.state].label,
+                    "final": states[r.state].final, "unit_id": r.unit_id, "code": r.code,
+                    "name": r.name, "item": data.get("item"), "grounds": data.get("grounds"),
+                    "filed_in_time": data.get("filed_in_time"), "decision": data.get("decision"),
+                    "filed_at": r.created_at, "due": due.get(r.id)})
+    return out
+
+
+def appeal_changes(db: Database, year: int) -> dict[int, list[dict[str, Any]]]:
+    """Per appeal of ``year``, the results its adjustment changed (old and new values)."""
+    cycle = cycle_for_year(db, year)
+    with db.read() as conn:
+        rows = conn.execute(select(_rc, _u.c.code, _u.c.name).join(_u, _u.c.id == _rc.c.unit_id)
+                            .where(_rc.c.cycle_id == cycle["id"], _rc.c.appeal_id.is_not(None))
+                            .order_by(_rc.c.id)).all()
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        out[r.appeal_id].append(dict(r._mapping))
+    return dict(out)
+
+
+def vetoes_of(db: Database, year: int) -> dict[int, list[str]]:
+    """Per unit id, the veto items recorded against it in ``year``."""
+    cycle = cycle_for_year(db, year)
+    with db.read() as conn:
+        rows = conn.execute(select(_v.c.unit_id, _v.c.item).where(_v.c.cycle_id == cycle["id"])
+                            .order_by(_v.c.id)).all()
+    out: dict[int, list[str]] = defaultdict(list)
+    for unit_id, item in rows:
+        out[unit_id].append(item)
+    return dict(out)
+
+
+def entry_items(db: Database, actor: Actor) -> list[str]:
+    """The items ``actor`` may enter scores for (the rule of :func:`engine.results.
+    enter_scores`): the office every indicator and both components, an expert the
+    indicators whose verifying unit is theirs, a leader the leadership score."""
+    with db.read() as conn:
+        systems = indicator_systems(conn)
+        mine = _verified_by(conn, actor) if "expert" in actor.roles else set()
+    items: list[str] = []
+    if "office" in actor.roles:
+        items += [i.code for rows in systems.values() for i in rows] + list(COMPONENT_ITEMS)
+    items += [code for _, code in sorted(mine)]
+    if "leader" in actor.roles:
+        items.append("leadership")
+    return list(dict.fromkeys(items))
+
+
+def unit_items(db: Database, unit_id: int) -> list[str]:
+    """What a unit may appeal: its category's indicators, public and leadership."""
+    with db.read() as conn:
+        category = conn.execute(select(_u.c.category).where(_u.c.id == unit_id)).scalar()
+        systems = indicator_systems(conn)
+    return [i.code for i in systems.get(category, [])] + list(COMPONENT_ITEMS)
+
+
+def scope_units(db: Database, year: int) -> list[dict[str, Any]]:
+    """The units in the ``year`` cycle's scope (its ``categories`` setting), by code."""
+    categories = (cycle_for_year(db, year)["config"] or {}).get("categories")
+    query = select(_u.c.id, _u.c.code, _u.c.name, _u.c.category).order_by(_u.c.code)
+    if categories is not None:
+        query = query.where(_u.c.category.in_(categories))
+    with db.read() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]
