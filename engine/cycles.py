@@ -5,6 +5,12 @@ instance, the per-unit child instances of every unit in scope (annual plan, half
 and annual self-assessments, unit evaluation) with their creation history entries,
 timers and outbox rows, and the ``cycles`` row with the frozen settings. Opening the
 same year twice is refused (the unique year, checked first and enforced by the schema).
+The cycle instance carries the window settings in its data: its dated deadlines open
+the half-year and annual self-assessment windows by themselves (the timer sweep fires
+``open_midyear`` / ``open_self_assessment``, whose ``then_children`` open every unit's
+report in the same transaction), and each report still open at the end of its due
+day is marked overdue by its own deadline. The office may do either earlier by hand
+(:func:`advance`, :func:`fire_children`).
 
 :func:`advance` fires a parent transition (``fire()`` reads a ``when_children``
 condition from the children in its own transaction, and the system advances a parent by
@@ -20,15 +26,13 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from workflow.spec import ChildrenCondition
-
 from .authz import Actor, denial, usable_role
 from .clock import utcnow
 from .cycle_config import CycleConfig
 from .db import Database
 from .exceptions import InvalidInput, NotFound
 from .hashing import GENESIS
-from .children import pending_children
+from .children import pending_by_definition
 from .instances import START_TRIGGER, FireResult, _enter_state, _entry, _outbox, fire, fire_on
 from .models import HistoryEntry, Instance, Unit
 from .registry import compiled, latest
@@ -100,7 +104,8 @@ def open_cycle(db: Database, year: int, actor: Actor, config: CycleConfig | None
             raise InvalidInput("没有在考评范围内的单位 — no units in scope; import units first")
         now = utcnow()
         [parent] = _create(conn, db, parent_comp, actor, role, [{"subject_unit_id": None,
-                                                             "data": {"year": year}}], now)
+                                                             "data": _cycle_data(year, config)}],
+                           now)
         created = 0
         for comp in child_comps:
             # a child declaring ``year`` carries the cycle's: its date deadlines fall in
@@ -113,6 +118,13 @@ def open_cycle(db: Database, year: int, actor: Actor, config: CycleConfig | None
             year=year, instance_id=parent, config=config.to_json(), opened_by=actor.username,
             created_at=now).returning(_c.c.id)).scalar_one()
     return OpenedCycle(cycle_id, year, parent, len(units), created)
+
+
+def _cycle_data(year: int, config: CycleConfig) -> dict[str, Any]:
+    """The cycle instance's data: its year and the window settings its dated deadlines
+    read (``due: {date: …, field: …}``)."""
+    return {"year": year, "half_year_window_opens": config.half_year_window_opens,
+            "annual_window_opens": config.annual_window_opens}
 
 
 def cycle_for_year(db: Database, year: int) -> dict[str, Any]:
@@ -146,14 +158,26 @@ def force(db: Database, instance_id: int, trigger: str, actor: Actor, reason: st
         comp = compiled(db, row.definition_version_id)
         forced = comp.candidates.get((row.state, trigger), ())
         dests = {t.dest for t in forced}
-        pending: list[str] = []
+        groups: dict[str, list[str]] = {}
         for t in comp.definition.transitions_from(row.state):
             if t.when_children is not None and t.dest in dests:
-                pending += pending_children(conn, instance_id, t.when_children)
-    note = (f"\n未完成单位 units not done ({len(pending)}): " + "、".join(pending)
-            if pending else "\n未完成单位 units not done: 无 none")
+                for key, labels in pending_by_definition(conn, instance_id, t):
+                    groups.setdefault(key, []).extend(
+                        x for x in labels if x not in groups.get(key, ()))
+    note = _not_done(groups)
     return advance(db, instance_id, trigger, actor, comment=reason.strip() + note,
                    expected_version=expected_version)
+
+
+def _not_done(groups: dict[str, list[str]]) -> str:
+    """The comment line(s) naming the children not done: one line when one child
+    definition is waited for (the units), one per definition when several are."""
+    if len(groups) <= 1:
+        pending = next(iter(groups.values()), [])
+        return (f"\n未完成单位 units not done ({len(pending)}): " + "、".join(pending)
+                if pending else "\n未完成单位 units not done: 无 none")
+    return "".join(f"\n未完成 {key} not done ({len(labels)}): " + ("、".join(labels) or "无 none")
+                   for key, labels in groups.items())
 
 
 def children_count(db: Database, parent_id: int) -> dict[str, int]:

@@ -7,6 +7,10 @@ settings):
 - a date deadline (``"07-31"``) is in the cycle's year: the instance's ``year`` field
   when it has one, else the year the state is entered; a due date that falls on a
   non-working day rolls by the deadline's ``on_holiday`` (default: the next working day);
+  ``due: {date: …, field: NAME}`` takes the month-day from the instance's NAME field
+  when it holds one (a per-cycle setting, :class:`CycleYear`); ``time: "HH:MM"`` makes
+  the deadline fall due at that local time of the due day instead of its end;
+- a deadline with ``fire`` has its ``due`` timer fire that trigger as the system;
 - "N working days" / "N days" after entering do not count the day of entering;
 - reminders fire at 09:00 on their day (``on: due`` on the due day itself);
 - escalations fire at 09:00 on their day after the due day;
@@ -27,12 +31,13 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
-from workflow.spec import DeadlineSpec, Offset
+from workflow.spec import DeadlineSpec, Due, Offset
 
 from .calendar import WorkCalendar
 from .clock import local_to_utc, local_today, local_zone
@@ -40,6 +45,7 @@ from .clock import local_to_utc, local_today, local_zone
 log = logging.getLogger(__name__)
 REMIND_HOUR = 9
 CYCLE_YEAR_FIELD = "year"
+_MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 
 
 @dataclass(frozen=True)
@@ -122,12 +128,58 @@ def shift(day: date, offset: Offset, calendar: WorkCalendar, sign: int = 1) -> d
     return day + timedelta(days=sign * offset.amount)
 
 
+class CycleYear(int):
+    """The cycle's year together with the instance's month-day settings (``"MM-DD"``
+    text fields, e.g. the cycle's ``half_year_window_opens``), which a deadline's
+    ``due: {date: …, field: NAME}`` reads. Compares and hashes with its settings, so
+    memoised plans of two cycles with different settings never mix."""
+
+    dates: tuple[tuple[str, str], ...]
+
+    def __new__(cls, year: int, dates: tuple[tuple[str, str], ...]) -> "CycleYear":
+        value = super().__new__(cls, year)
+        value.dates = dates
+        return value
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, CycleYear) and int(self) == int(other)
+                and self.dates == other.dates)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash((int(self), self.dates))
+
+    def __repr__(self) -> str:
+        return f"CycleYear({int(self)}, {self.dates!r})"
+
+
 def cycle_year(data: Mapping[str, Any] | None) -> int | None:
-    """The cycle's year from the instance's ``year`` field, when it has a plausible one."""
+    """The cycle's year from the instance's ``year`` field, when it has a plausible one
+    (a :class:`CycleYear` carrying the instance's ``"MM-DD"`` values when it has some)."""
     value = (data or {}).get(CYCLE_YEAR_FIELD)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 2000 <= value <= 2100:
-        return int(value)
+        dates = tuple(sorted((k, v) for k, v in (data or {}).items()
+                             if isinstance(v, str) and _MONTH_DAY.match(v)))
+        return CycleYear(int(value), dates) if dates else int(value)
     return None
+
+
+def _month_day(due: Due, year: int | None) -> tuple[int, int]:
+    """The due month-day: the instance's value of ``due.field`` when it holds a real
+    "MM-DD" (a per-cycle setting), else the definition's ``date``."""
+    if due.field is not None and isinstance(year, CycleYear):
+        value = dict(year.dates).get(due.field)
+        if value is not None:
+            month, day = int(value[:2]), int(value[3:])
+            try:
+                date(2001, month, day)  # a day every year has
+            except ValueError:
+                log.warning("ignoring %s=%r: not a day of every year", due.field, value)
+            else:
+                return month, day
+    return due.month_day
 
 
 def due_date(spec: DeadlineSpec, entered_at: datetime, calendar: WorkCalendar, *,
@@ -144,7 +196,7 @@ def _due_on(spec: DeadlineSpec, today: date, calendar: WorkCalendar,
     (``year``, else ``today``'s) or an offset from ``today``, rolled off holidays."""
     due = spec.due
     if due.month_day is not None:
-        month, day = due.month_day
+        month, day = _month_day(due, year)
         return calendar.roll(date(year or today.year, month, day), due.on_holiday)
     if due.offset.unit == "working_days":
         return calendar.add_working_days(today, due.offset.amount,
@@ -213,7 +265,8 @@ def _day_plan(spec: DeadlineSpec, today: date, zone: str,  # noqa: ARG001 - cach
 
 def _plan_for(spec: DeadlineSpec, today: date, due: date, calendar: WorkCalendar,
               policy: TimePolicy) -> DeadlinePlan:
-    planned = [PlannedTimer("due", at_local(due, policy.due_time))]
+    planned = [PlannedTimer("due", at_local(due, spec.due.time or policy.due_time),
+                            fire=spec.fire)]
     days = [due]
     for i, reminder in enumerate(spec.remind):
         day = due if reminder.before is None else shift(due, reminder.before, calendar, -1)

@@ -13,7 +13,9 @@ re-checked (its instance must still be in the timer's state, its calendar versio
 current), its effect written — an outbox event (``remind``, ``due``, ``escalate``;
 ``dedupe_key = "timer:<id>"``) and, for an escalation with ``fire``,
 :func:`engine.instances.fire_on` as :meth:`Actor.system` — and the timer marked
-``done``. The claim and the effect commit together, so a sweeper killed at any point
+``done``. The ``due`` timer of a deadline with ``fire`` (a dated step: a window
+opening, a report marked overdue) only fires its trigger, whose own outbox row is the
+notice; a parent's ``then_children`` move its children in that same transaction. The claim and the effect commit together, so a sweeper killed at any point
 leaves either both or neither; the unique dedupe key backs that up.
 
 The batch is first tried in one SAVEPOINT, re-checked with one query, its outbox rows
@@ -57,6 +59,8 @@ RETRY_BASE = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=6)
 BATCH = 100
 TIMER_KINDS = ("remind", "due", "escalate")
+#: The field a deadline's ``fire`` sets to "yes" when the definition has it (late flag).
+LATE_FIELD = "late"
 
 _t, _i, _o = Timer.__table__, Instance.__table__, OutboxMessage.__table__
 _COLUMNS = (_t.c.id, _t.c.instance_id, _t.c.state, _t.c.kind, _t.c.slot, _t.c.due_at,
@@ -208,10 +212,11 @@ def _whole_batch(conn: Connection, db: Database, rows: list, now: datetime, work
     savepoint = conn.begin_nested()
     try:
         for timer in rows:
-            inst = None if timer.instance_id in fired else found[timer.id]
+            inst = None if fired else found[timer.id]
             outcome = _effect(conn, db, timer, now, worker, calendar, policy, writes, inst)
             if outcome.startswith("fired"):
-                fired.add(timer.instance_id)  # its other timers: re-check one by one
+                # a fire may also move its parent or children: re-check one by one
+                fired.add(timer.instance_id)
             outcomes.append(Outcome(timer.id, timer.instance_id, timer.kind, timer.state,
                                     outcome))
         writes.flush()
@@ -270,6 +275,9 @@ def _effect(conn: Connection, db: Database, timer, now: datetime, worker: str,
     if timer.kind == "remind" and _superseded(conn, timer, now):
         return _finish(writes, timer, "collapsed", "collapsed", now, worker)
     comp = compiled(db, inst.definition_version_id)
+    if timer.kind == "due" and timer.fire_trigger:
+        _fire_due(conn, db, comp, timer, due_date)
+        return _finish(writes, timer, "done", f"fired:{timer.fire_trigger}", now, worker)
     _notify(conn, comp, timer, inst, now, calendar, policy, writes, due_date)
     outcome = "notified"
     if timer.kind == "escalate" and timer.fire_trigger:
@@ -277,6 +285,18 @@ def _effect(conn: Connection, db: Database, timer, now: datetime, worker: str,
                 comment=f"逾期自动处理 — deadline escalation (timer {timer.id})")
         outcome = f"fired:{timer.fire_trigger}"
     return _finish(writes, timer, "done", outcome, now, worker)
+
+
+def _fire_due(conn: Connection, db: Database, comp, timer, due: date | None) -> None:
+    """A deadline with ``fire``: the system fires the trigger (its own outbox row is the
+    notice). A definition with a ``late`` field that the system may edit here gets it
+    set to "yes", so whatever is done afterwards carries the late flag."""
+    d = comp.definition
+    data = ({LATE_FIELD: "yes"} if LATE_FIELD in d.fields
+            and "system" in d.states[timer.state].editable_by else None)
+    fire_on(conn, db, timer.instance_id, timer.fire_trigger, Actor.system(), data=data,
+            comment=f"到期自动处理(期限 {due.isoformat() if due else '—'})— deadline "
+                    f"reached (timer {timer.id})")
 
 
 def _superseded(conn: Connection, timer, now: datetime) -> bool:

@@ -109,29 +109,54 @@ def _duplicate_keys(definitions: list[Definition]) -> list[Diagnostic]:
 
 
 def check_children(definitions: list[Definition]) -> list[Diagnostic]:
-    """Resolve every ``when_children`` against the set loaded together: the child
-    definition must be among them and each ``all_in`` state one of its states."""
+    """Resolve every ``when_children`` and ``then_children`` against the set loaded
+    together: the child definition must be among them, each ``all_in`` state one of its
+    states, and each ``then_children`` trigger one of its triggers that ``system`` may
+    fire."""
     by_key = {d.key: d for d in definitions}
+    known = sorted(by_key)
     problems: list[Diagnostic] = []
     for d in definitions:
         for t in d.transitions:
-            if t.when_children is None:
-                continue
-            at = ("transitions", t.index, "when_children")
-            child = by_key.get(t.when_children.definition)
-            if child is None:
-                known = sorted(by_key)
-                problems.append(_located(d, at + ("definition",),
-                                         f"transitions[{t.index}].when_children.definition: "
-                                         f"unknown definition '{t.when_children.definition}'",
-                                         one_of(known), suggest(t.when_children.definition, known)))
-                continue
-            for i, state in enumerate(t.when_children.all_in):
-                if state not in child.states:
-                    problems.append(_located(
-                        d, at + ("all_in", i), f"transitions[{t.index}].when_children.all_in[{i}]: "
-                        f"'{child.key}' has no state '{state}'", one_of(list(child.states)),
-                        suggest(state, child.states)))
+            for cond in t.children_conditions:
+                at: tuple = ("transitions", t.index, "when_children")
+                name = f"transitions[{t.index}].when_children"
+                if cond.position is not None:
+                    at, name = at + (cond.position,), f"{name}[{cond.position}]"
+                child = by_key.get(cond.definition)
+                if child is None:
+                    problems.append(_located(d, at + ("definition",),
+                                             f"{name}.definition: unknown definition "
+                                             f"'{cond.definition}'", one_of(known),
+                                             suggest(cond.definition, known)))
+                    continue
+                for i, state in enumerate(cond.all_in):
+                    if state not in child.states:
+                        problems.append(_located(
+                            d, at + ("all_in", i), f"{name}.all_in[{i}]: '{child.key}' has no "
+                            f"state '{state}'", one_of(list(child.states)),
+                            suggest(state, child.states)))
+            for then in t.then_children:
+                at = ("transitions", t.index, "then_children", then.position)
+                name = f"transitions[{t.index}].then_children[{then.position}]"
+                child = by_key.get(then.definition)
+                if child is None:
+                    problems.append(_located(d, at + ("definition",),
+                                             f"{name}.definition: unknown definition "
+                                             f"'{then.definition}'", one_of(known),
+                                             suggest(then.definition, known)))
+                    continue
+                triggers = child.triggers()
+                if then.trigger not in triggers:
+                    problems.append(_located(d, at + ("fire",), f"{name}.fire: '{child.key}' "
+                                             f"has no trigger '{then.trigger}'",
+                                             one_of(list(triggers)),
+                                             suggest(then.trigger, triggers)))
+                elif not any("system" in c.roles for c in child.transitions
+                             if c.trigger == then.trigger):
+                    problems.append(_located(d, at + ("fire",), f"{name}.fire: the system may "
+                                             f"not fire '{then.trigger}' of '{child.key}'",
+                                             "expected a trigger whose roles include system"))
     return problems
 
 

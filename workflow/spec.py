@@ -60,11 +60,13 @@ class ChildrenCondition:
 
     A transition with this condition whose ``roles`` include ``system`` is fired by the
     engine itself when the last such child arrives; the others are fired by people.
-    No children at all satisfies the condition.
+    No children at all satisfies the condition. ``position`` is the condition's index
+    when ``when_children`` was written as a list (for messages only).
     """
 
     definition: str
     all_in: tuple[str, ...]
+    position: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,11 @@ class TransitionSpec:
 
     ``requires`` names fields that must be non-empty, ``comment_required`` makes a
     comment mandatory and ``guards`` names functions in :mod:`workflow.guards`.
+
+    ``children_conditions`` holds every ``when_children`` condition (all must hold);
+    ``when_children`` is the first of them (None without any), for readers that only
+    know the single-mapping form. ``then_children`` lists the child triggers the
+    engine fires, in the same transaction, after this transition.
     """
 
     trigger: str
@@ -85,6 +92,25 @@ class TransitionSpec:
     label: Label | None = None
     index: int = 0  # position in the YAML ``transitions`` list
     when_children: ChildrenCondition | None = None
+    children_conditions: tuple[ChildrenCondition, ...] = ()
+    then_children: tuple["ChildrenTrigger", ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.when_children is not None and not self.children_conditions:
+            object.__setattr__(self, "children_conditions", (self.when_children,))
+        elif self.children_conditions and self.when_children is None:
+            object.__setattr__(self, "when_children", self.children_conditions[0])
+
+
+@dataclass(frozen=True)
+class ChildrenTrigger:
+    """``then_children``: after the transition, fire ``trigger`` (as the system) on every
+    child of ``definition`` in a state that ``trigger`` leaves. ``position`` is its
+    index in the YAML list (messages only)."""
+
+    definition: str
+    trigger: str
+    position: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -102,6 +128,10 @@ class Due:
     month_day: tuple[int, int] | None = None  # ("03-31" -> (3, 31))
     offset: Offset | None = None
     on_holiday: str = "next_working_day"  # | "previous_working_day" | "keep"
+    # a text field whose "MM-DD" value, when the instance holds one, replaces month_day
+    field: str | None = None
+    # local (hour, minute) on the due day when it falls due; None: the policy's due time
+    time: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -123,12 +153,16 @@ class Escalation:
 
 @dataclass(frozen=True)
 class DeadlineSpec:
-    """The deadline of one state (parsed and validated; the scheduler gives it effect)."""
+    """The deadline of one state (parsed and validated; the scheduler gives it effect).
+
+    With ``fire``, the system fires that trigger when the deadline falls due (a dated
+    step of the process, e.g. opening a window or marking a report overdue)."""
 
     state: str
     due: Due
     remind: tuple[Reminder, ...] = ()
     escalate: tuple[Escalation, ...] = ()
+    fire: str | None = None
 
 
 @dataclass(frozen=True)
@@ -187,7 +221,13 @@ class Definition:
                  "comment_required": t.comment_required, "guards": list(t.guards),
                  **({"when_children": {"definition": t.when_children.definition,
                                        "all_in": list(t.when_children.all_in)}}
-                    if t.when_children else {})}
+                    if len(t.children_conditions) == 1 else {}),
+                 **({"when_children": [{"definition": c.definition, "all_in": list(c.all_in)}
+                                       for c in t.children_conditions]}
+                    if len(t.children_conditions) > 1 else {}),
+                 **({"then_children": [{"definition": c.definition, "fire": c.trigger}
+                                       for c in t.then_children]}
+                    if t.then_children else {})}
                 for t in self.transitions
             ],
             "fields": {n: {"type": f.type, "label": {"zh": f.label.zh, "en": f.label.en},

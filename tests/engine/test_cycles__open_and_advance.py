@@ -22,8 +22,8 @@ def test_open_creates_the_cycle_and_four_instances_per_unit(db, cycle):
         "performance_plan": 3, "half_year_self_assessment": 3, "annual_self_assessment": 3,
         "unit_evaluation": 3}
     parent = [v for v in list_instances(db, key="evaluation_cycle")]
-    assert [(v.id, v.state, v.data) for v in parent] == [(cycle.instance_id, "setup",
-                                                          {"year": 2026})]
+    assert [(v.id, v.state, v.data) for v in parent] == [(cycle.instance_id, "setup", {
+        "year": 2026, "half_year_window_opens": "07-15", "annual_window_opens": "12-01"})]
     assert {v.parent_id for v in list_instances(db, key="unit_evaluation")} == {cycle.instance_id}
     report = verify_history(db)
     assert report.ok and report.instances == 13

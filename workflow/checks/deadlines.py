@@ -13,12 +13,13 @@ from .context import Checker, suggest
 from .roles import role_list
 from .values import keys, mapping, reference, sequence, whole_number, wrong_type
 
-DEADLINE_KEYS = ("due", "remind", "escalate")
+DEADLINE_KEYS = ("due", "remind", "escalate", "fire")
 DUE_KEYS = ("date", "days", "working_days")
 HOLIDAY_POLICIES = ("next_working_day", "previous_working_day", "keep")
 OFFSET_UNITS = ("days", "working_days")
 MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
 MONTH_DAY_RULE = 'expected a month and day as "MM-DD", e.g. "03-31"'
+TIME = re.compile(r"^(\d{2}):(\d{2})$")
 
 
 def check_deadlines(ck: Checker, value: Any,
@@ -53,9 +54,12 @@ def _deadline(ck: Checker, path: Path, state: str, value: Any,
     remind = _items(ck, path + ("remind",), body.get("remind"), _reminder, "reminders")
     escalate = _items(ck, path + ("escalate",), body.get("escalate"),
                       partial(_escalation, state=state, transitions=transitions), "escalations")
-    if due is None or remind is None or escalate is None:
+    before = len(ck.diagnostics)
+    fire = (_fire(ck, path + ("fire",), body["fire"], state, transitions, "the deadline")
+            if "fire" in body else None)
+    if due is None or remind is None or escalate is None or len(ck.diagnostics) > before:
         return None
-    return DeadlineSpec(state, due, remind, escalate)
+    return DeadlineSpec(state, due, remind, escalate, fire)
 
 
 def _items(ck: Checker, path: Path, value: Any, check, what: str) -> tuple | None:
@@ -84,7 +88,7 @@ def _one_key(ck: Checker, path: Path, body: dict, choices: tuple[str, ...], what
 
 def _due(ck: Checker, path: Path, value: Any) -> Due | None:
     body = mapping(ck, path, value, "{date: MM-DD}, {days: N} or {working_days: N}")
-    if body is None or not keys(ck, path, body, DUE_KEYS + ("on_holiday",)):
+    if body is None or not keys(ck, path, body, DUE_KEYS + ("on_holiday", "field", "time")):
         return None
     key = _one_key(ck, path, body, DUE_KEYS, "due")
     if key is None:
@@ -94,11 +98,37 @@ def _due(ck: Checker, path: Path, value: Any) -> Due | None:
         ck.error(path + ("on_holiday",), f"invalid holiday policy {policy!r}",
                  f"expected one of: {', '.join(HOLIDAY_POLICIES)}")
         return None
+    before = len(ck.diagnostics)
+    time = _time(ck, path + ("time",), body["time"]) if "time" in body else None
+    source = None
+    if "field" in body:
+        if key != "date":
+            ck.error(path + ("field",), "'field' only goes with a date deadline",
+                     'expected due: {date: "MM-DD", field: NAME}', key="field")
+        else:
+            source = reference(ck, path + ("field",), body["field"], "field", ck.known["field"])
+    if len(ck.diagnostics) > before:
+        return None
     if key == "date":
         month_day = _month_day(ck, path + ("date",), body["date"])
-        return Due(month_day=month_day, on_holiday=policy) if month_day else None
+        return (Due(month_day=month_day, on_holiday=policy, field=source, time=time)
+                if month_day else None)
     amount = whole_number(ck, path + (key,), body[key], minimum=1)
-    return Due(offset=Offset(amount, key), on_holiday=policy) if amount is not None else None
+    return (Due(offset=Offset(amount, key), on_holiday=policy, time=time)
+            if amount is not None else None)
+
+
+def _time(ck: Checker, path: Path, value: Any) -> tuple[int, int] | None:
+    """A local time "HH:MM" from 00:00 to 24:00 (when on the due day it falls due)."""
+    match = TIME.match(value) if isinstance(value, str) else None
+    if match is None:
+        wrong_type(ck, path, value, 'a local time "HH:MM" (quote it), e.g. "00:00"')
+        return None
+    hour, minute = int(match[1]), int(match[2])
+    if minute > 59 or hour * 60 + minute > 1440:
+        ck.error(path, f"invalid time '{value}'", 'expected a time from "00:00" to "24:00"')
+        return None
+    return hour, minute
 
 
 def _month_day(ck: Checker, path: Path, value: Any) -> tuple[int, int] | None:
@@ -166,7 +196,7 @@ def _escalation(ck: Checker, path: Path, value: Any, *, state: str = "",
 
 
 def _fire(ck: Checker, path: Path, value: Any, state: str,
-          transitions: tuple[TransitionSpec, ...]) -> str | None:
+          transitions: tuple[TransitionSpec, ...], what: str = "escalation") -> str | None:
     """A trigger leaving ``state`` that the ``system`` role may fire."""
     if not isinstance(value, str):
         wrong_type(ck, path, value, "a trigger name")
@@ -182,7 +212,7 @@ def _fire(ck: Checker, path: Path, value: Any, state: str,
                  f"did you mean '{hint}'?" if hint else None)
         return None
     if not any(t.trigger == value and "system" in t.roles for t in leaving):
-        ck.error(path, f"escalation fires '{value}' but its transition does not allow the "
+        ck.error(path, f"{what} fires '{value}' but its transition does not allow the "
                  "system role", "expected 'system' in that transition's roles")
         return None
     return value

@@ -6,14 +6,15 @@ from typing import Any, Sequence
 
 from ..guards import known_guards
 from ..source import Path
-from ..spec import ChildrenCondition, TransitionSpec
+from ..spec import ChildrenCondition, ChildrenTrigger, TransitionSpec
 from .context import Checker, one_of, suggest
 from .roles import role_list
 from .values import identifier, keys, label, mapping, reference, sequence, unique, wrong_type
 
 TRANSITION_KEYS = ("trigger", "from", "source", "to", "roles", "requires", "comment", "guards",
-                   "label", "when_children")
+                   "label", "when_children", "then_children")
 CHILDREN_KEYS = ("definition", "all_in")
+THEN_KEYS = ("definition", "fire")
 # Names the engine or the transitions library already uses on a model or machine.
 RESERVED_TRIGGERS = frozenset({"trigger", "update_data", "start", "fire", "may_trigger",
                                "get_triggers", "set_state", "state", "status",
@@ -53,16 +54,61 @@ def _transition(ck: Checker, path: Path, index: int, value: Any) -> TransitionSp
     guards = _names(ck, path + ("guards",), body.get("guards", []), "guard", known_guards())
     comment = _comment(ck, path + ("comment",), body["comment"]) if "comment" in body else None
     title = label(ck, path + ("label",), body["label"]) if "label" in body else None
-    children = (_children(ck, path + ("when_children",), body["when_children"])
-                if "when_children" in body else None)
+    children = (_children_list(ck, path + ("when_children",), body["when_children"])
+                if "when_children" in body else ())
+    then = (_then_children(ck, path + ("then_children",), body["then_children"])
+            if "then_children" in body else ())
     if not sources or dest is None:
         ck.graph_ok = False
         return None
     return TransitionSpec(trigger or str(body.get("trigger")), sources, dest, roles, requires,
-                          comment == "required", guards, title, index, children)
+                          comment == "required", guards, title, index,
+                          children_conditions=children, then_children=then)
 
 
-def _children(ck: Checker, path: Path, value: Any) -> ChildrenCondition | None:
+def _children_list(ck: Checker, path: Path, value: Any) -> tuple[ChildrenCondition, ...]:
+    """``when_children``: one condition mapping, or a non-empty list of them (all must
+    hold), each child definition named once."""
+    if not isinstance(value, list):
+        cond = _children(ck, path, value)
+        return (cond,) if cond is not None else ()
+    items = sequence(ck, path, value, "a list of {definition: KEY, all_in: [STATE, ...]}",
+                     non_empty=True)
+    found: list[ChildrenCondition] = []
+    seen: set[str] = set()
+    for i, item in enumerate(items or ()):
+        cond = _children(ck, path + (i,), item, i)
+        if cond is None:
+            continue
+        if cond.definition in seen:
+            ck.error(path + (i, "definition"),
+                     f"child definition '{cond.definition}' listed twice in when_children",
+                     "expected each child definition once, with all its states in one all_in")
+            continue
+        seen.add(cond.definition)
+        found.append(cond)
+    return tuple(found)
+
+
+def _then_children(ck: Checker, path: Path, value: Any) -> tuple[ChildrenTrigger, ...]:
+    """``then_children: [{definition: KEY, fire: TRIGGER}, ...]`` (names only here;
+    :func:`workflow.loader.check_children` resolves them across a set)."""
+    items = sequence(ck, path, value, "a list of {definition: KEY, fire: TRIGGER}",
+                     non_empty=True)
+    found: list[ChildrenTrigger] = []
+    for i, item in enumerate(items or ()):
+        body = mapping(ck, path + (i,), item, "{definition: KEY, fire: TRIGGER}")
+        if body is None or not keys(ck, path + (i,), body, THEN_KEYS, THEN_KEYS):
+            continue
+        key = identifier(ck, path + (i, "definition"), body["definition"], "definition")
+        trigger = identifier(ck, path + (i, "fire"), body["fire"], "trigger")
+        if key is not None and trigger is not None:
+            found.append(ChildrenTrigger(key, trigger, i))
+    return tuple(found)
+
+
+def _children(ck: Checker, path: Path, value: Any,
+              position: int | None = None) -> ChildrenCondition | None:
     """``when_children: {definition: KEY, all_in: [STATE, ...]}``.
 
     The child definition and its states live in another file, so here they are checked
@@ -82,7 +128,7 @@ def _children(ck: Checker, path: Path, value: Any) -> ChildrenCondition | None:
             states.append(name)
     if key is None or not items or len(states) != len(items):
         return None
-    return ChildrenCondition(key, tuple(states))
+    return ChildrenCondition(key, tuple(states), position)
 
 
 def _trigger(ck: Checker, path: Path, value: Any) -> str | None:
