@@ -92,17 +92,51 @@ def due_dates_subquery():
             .group_by(_t.c.instance_id).subquery())
 
 
+@dataclass(frozen=True)
+class TaskFacet:
+    """How many tasks the actor has in one process and state (for filters and paging)."""
+
+    definition_key: str
+    title: Label
+    state: str
+    state_label: Label
+    count: int
+
+
+def task_facets(db: Database, actor: Actor, *, conds: list | None = None) -> list[TaskFacet]:
+    """The actor's tasks counted per process and state (one grouped query, plus the
+    one of :func:`actionable` unless ``conds`` is given)."""
+    conds = actionable(db, actor) if conds is None else conds
+    query = (select(_i.c.definition_key, _i.c.definition_version_id, _i.c.state,
+                    func.count().label("n"))
+             .where(or_(*conds) if conds else false())
+             .group_by(_i.c.definition_key, _i.c.definition_version_id, _i.c.state))
+    with db.read() as conn:
+        rows = conn.execute(query).all()
+    merged: dict[tuple[str, str], list] = {}
+    for r in rows:
+        definition = compiled(db, r.definition_version_id).definition
+        slot = merged.setdefault((r.definition_key, r.state), [
+            definition.title, definition.states[r.state].label, 0])
+        slot[2] += r.n
+    return [TaskFacet(k, t, s, label, n) for (k, s), (t, label, n) in sorted(merged.items())]
+
+
 def my_tasks(db: Database, actor: Actor, *, key: str | None = None, state: str | None = None,
-             today: date | None = None, limit: int = 500) -> list[Task]:
-    """Instances ``actor`` can act on now, soonest due first (undated last)."""
-    conds = actionable(db, actor)
+             today: date | None = None, limit: int = 500, offset: int = 0,
+             conds: list | None = None) -> list[Task]:
+    """Instances ``actor`` can act on now, soonest due first (undated last), then by id
+    (a stable order for paging: ``offset``/``limit``); ``conds`` from :func:`actionable`
+    saves its query when the caller already has them."""
+    conds = actionable(db, actor) if conds is None else conds
     due = due_dates_subquery()
     query = (select(_i.c.id, _i.c.definition_key, _i.c.definition_version_id, _i.c.state,
                     _i.c.version, _u.c.code, _u.c.name, _u.c.category, due.c.due_date)
              .select_from(_i.outerjoin(_u, _u.c.id == _i.c.subject_unit_id)
                           .outerjoin(due, due.c.instance_id == _i.c.id))
              .where(or_(*conds) if conds else false())
-             .order_by(due.c.due_date.is_(None), due.c.due_date, _i.c.id).limit(limit))
+             .order_by(due.c.due_date.is_(None), due.c.due_date, _i.c.id)
+             .limit(limit).offset(offset))
     if key:
         query = query.where(_i.c.definition_key == key)
     if state:

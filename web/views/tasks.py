@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine.tasks import my_tasks
+from engine.tasks import actionable, my_tasks, task_facets
 
 from .common import actor, get_db
 
 bp = Blueprint("tasks", __name__)
+PAGE_SIZE = 50
 
 
 def _inbox(user_id: int):
@@ -24,16 +25,24 @@ def _inbox(user_id: int):
 @bp.route("/")
 @login_required
 def index():
-    """My tasks, soonest due first, with filters by process and state."""
+    """My tasks, soonest due first then by id, 50 a page, with filters by process and
+    state (a fixed number of queries, whatever the number of tasks)."""
+    db, who = get_db(), actor()
     key, state = request.args.get("key") or None, request.args.get("state") or None
-    everything = my_tasks(get_db(), actor())
-    tasks = [t for t in everything if (not key or t.definition_key == key)
-             and (not state or t.state == state)]
-    processes = {t.definition_key: t.title for t in everything}
-    states = {t.state: t.state_label for t in everything if not key or t.definition_key == key}
+    conds = actionable(db, who)
+    facets = task_facets(db, who, conds=conds)
+    processes = {f.definition_key: f.title for f in facets}
+    states = {f.state: f.state_label for f in facets if not key or f.definition_key == key}
+    total = sum(f.count for f in facets if (not key or f.definition_key == key)
+                and (not state or f.state == state))
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    tasks = my_tasks(db, who, key=key, state=state, limit=PAGE_SIZE,
+                     offset=(page - 1) * PAGE_SIZE, conds=conds)
     inbox, unread = _inbox(current_user.id)
     return render_template("tasks/index.html", tasks=tasks, processes=processes, states=states,
-                           key=key, state=state, inbox=inbox, unread=unread)
+                           key=key, state=state, inbox=inbox, unread=unread, total=total,
+                           page=page, pages=pages)
 
 
 @bp.route("/inbox/read", methods=("POST",))
