@@ -22,7 +22,7 @@ from workflow.spec import Label
 
 from .authz import Actor
 from .children import pending_children
-from .cycles import CYCLE_KEY, cycle_for_year
+from .cycles import CHILD_KEYS, cycle_for_year
 from .db import Database
 from .models import Instance, Timer, Unit
 from .queries import available_triggers
@@ -126,7 +126,9 @@ def cycle_overview(db: Database, year: int, actor: Actor) -> CycleOverview:
         cat = view.by_category.setdefault(category or "—", {})
         cat.setdefault(key, {})
         cat[key][child_state] = cat[key].get(child_state, 0) + n
-    for key, states in flat.items():
+    known = list(CHILD_KEYS)
+    for key in sorted(flat, key=lambda k: (known.index(k) if k in known else len(known), k)):
+        states = flat[key]
         order = list(latest(db, key).definition.states)
         view.by_definition[key] = [
             (s, _state_label(db, key, s), states[s])
