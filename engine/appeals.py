@@ -3,27 +3,34 @@
 The appeal window (default 5 working days from the result notice, a cycle setting
 [inferred]) is counted on the working-day calendar from the local day the unit's result
 was published; an appeal filed later is recorded with ``filed_in_time: "no"``, which the
-``appeal_in_time`` guard turns into "reject as late" for the office.
+``appeal_in_time`` guard turns into "reject as late" for the office. A unit files at
+most one appeal per indicator (item) per cycle (:func:`file_appeal`).
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
-from .authz import Actor
+from .authz import Actor, denial, usable_role
 from .calendar import WorkCalendar
-from .clock import local_today
+from .children import check_parent_open
+from .clock import local_today, utcnow
 from .cycle_config import config_from_mapping
-from .cycles import cycle_for_year
+from .cycles import _create, cycle_for_year
 from .db import Database
-from .exceptions import InvalidInput
-from .instances import FireResult, start
-from .models import Unit
-from .scoring_models import ResultRow
+from .exceptions import Conflict, InvalidInput
+from .fields import validate_patch
+from .instances import FireResult, start, start_roles
+from .models import Instance, Unit
+from .registry import latest
+from .scoring_models import Cycle, ResultRow
 
-_r, _u = ResultRow.__table__, Unit.__table__
+_r, _u, _i, _c = ResultRow.__table__, Unit.__table__, Instance.__table__, Cycle.__table__
+APPEAL_KEY = "appeal"
+OVERALL = "overall"
+ITEM_LABELS = {OVERALL: "综合结果", "public": "公众评议", "leadership": "领导评价"}
 
 
 def appeal_deadline(db: Database, year: int, unit_id: int) -> date:
@@ -40,16 +47,69 @@ def appeal_deadline(db: Database, year: int, unit_id: int) -> date:
 
 
 def file_appeal(db: Database, year: int, actor: Actor, grounds: str, *,
-                unit_id: int | None = None) -> FireResult:
+                unit_id: int | None = None, item: str = OVERALL) -> FireResult:
     """File an appeal of the actor's unit (or ``unit_id``, for the office) against its
-    ``year`` result, as a child of the cycle; lateness is recorded, not refused."""
+    ``year`` result on ``item`` (an indicator code of the unit's system, ``public``,
+    ``leadership`` or, by default, ``overall``), as a child of the cycle; lateness is
+    recorded, not refused.
+
+    One appeal per indicator: while an appeal of the unit on the same item exists in
+    the cycle in any state but ``withdrawn`` (a rejected one included: it was decided),
+    another is refused with :class:`Conflict` naming the indicator. The check and the
+    insert share one transaction that first locks the cycle's row (``FOR UPDATE`` on
+    PostgreSQL; SQLite serialises writers), so two filings at once cannot both pass.
+    """
     unit = unit_id if unit_id is not None else actor.unit_id
     if unit is None:
         raise InvalidInput("须指定申诉单位 — which unit appeals?")
+    item = (item or OVERALL).strip()
     in_time = local_today() <= appeal_deadline(db, year, unit)
-    parent = cycle_for_year(db, year)["instance_id"]
-    return start(db, "appeal", actor, unit_id=unit, parent_id=parent,
-                 data={"grounds": grounds, "filed_in_time": "yes" if in_time else "no"})
+    cycle = cycle_for_year(db, year)
+    comp = latest(db, APPEAL_KEY)
+    data = validate_patch(comp.definition, {"grounds": grounds, "item": item,
+                                            "filed_in_time": "yes" if in_time else "no"})
+    with db.write() as conn:
+        role = usable_role(actor, start_roles(comp), unit)
+        if role is None:
+            raise denial(actor, start_roles(comp), unit, "start", definition=APPEAL_KEY)
+        conn.execute(select(_c.c.id).where(_c.c.id == cycle["id"]).with_for_update())
+        check_parent_open(conn, db, cycle["instance_id"], definition=APPEAL_KEY)
+        label = item_label(conn, unit, item)
+        for other in conn.execute(select(_i.c.id, _i.c.state, _i.c.data).where(
+                _i.c.parent_id == cycle["instance_id"], _i.c.definition_key == APPEAL_KEY,
+                _i.c.subject_unit_id == unit, _i.c.state != "withdrawn")
+                .order_by(_i.c.id)):
+            if ((other.data or {}).get("item") or OVERALL) == item:
+                state = comp.definition.states.get(other.state)
+                raise Conflict(
+                    f"指标「{label}」已有申诉(#{other.id},{state.label.zh if state else other.state}),"
+                    f"同一指标每个年度只能申诉一次 — an appeal on {item!r} already exists "
+                    f"(#{other.id}, {other.state}); one appeal per indicator per cycle",
+                    item=item, appeal=other.id, state=other.state)
+        [instance_id] = _create(conn, db, comp, actor, role, [
+            {"subject_unit_id": unit, "parent_id": cycle["instance_id"], "data": data}],
+            utcnow())
+        digest = conn.execute(select(_i.c.last_hash).where(_i.c.id == instance_id)).scalar()
+    return FireResult(instance_id, None, comp.definition.initial, 1, digest)
+
+
+def item_label(conn: Connection, unit_id: int, item: str) -> str:
+    """``item`` as people know it (``K1 县委县政府重点工作``, 公众评议, …); an indicator
+    code unknown to the unit's system in force is refused."""
+    if item in ITEM_LABELS:
+        return ITEM_LABELS[item]
+    category = conn.execute(select(_u.c.category).where(_u.c.id == unit_id)).scalar()
+    systems = [data for data in conn.execute(select(_i.c.data).where(
+        _i.c.definition_key == "indicator_system", _i.c.state == "in_force")
+        .order_by(_i.c.id)).scalars() if data.get("category") == category]
+    if not systems:
+        return item
+    rows = {str(r.get("code")): r for r in systems[-1].get("indicators") or []}
+    if item not in rows:
+        known = ", ".join(list(rows) + list(ITEM_LABELS))
+        raise InvalidInput(f"没有指标 {item} — {category} has no indicator {item!r} (known: "
+                           f"{known})", item=item)
+    return f"{item} {rows[item].get('name') or ''}".strip()
 
 
 def issue_rectifications(db: Database, year: int, actor: Actor) -> list[int]:
