@@ -71,3 +71,21 @@ def test_responses_conform_to_their_described_schemas(app, web_db):
     error = http.get("/api/v1/instances/0", headers=headers).get_json()
     assert schemas.validate(error, schemas.ref("Error")) == []
     assert checked >= 10
+
+
+def test_results_history_export_and_token_rules_are_described(doc):
+    paths = doc["paths"]
+    results = paths["/api/v1/cycles/{year}/results"]["get"]
+    assert results["responses"]["200"]["content"]["application/json"]["schema"] == \
+        schemas.ref("Results")
+    assert {p["name"] for p in results["parameters"]} == {"year", "category"}
+    export = paths["/api/v1/instances/{instance_id}/history/export"]["get"]
+    assert set(export["responses"]["200"]["content"]) == {"text/csv", "application/x-ndjson"}
+    assert {"400", "401", "404"} <= set(export["responses"])
+    create = paths["/api/v1/tokens"]["post"]
+    assert "403" in create["responses"] and "session_required" in create["description"]
+    assert create["security"] == [{"cookieAuth": []}]
+    assert create["requestBody"]["content"]["application/json"]["schema"] == schemas.NEW_TOKEN
+    assert "token_expired" in create["responses"]["401"]["description"]
+    token = doc["components"]["schemas"]["Token"]["properties"]
+    assert {"expires_at", "status"} <= set(token)

@@ -138,3 +138,16 @@ def test_admin_lists_everyones_tokens_creates_for_a_user_and_revokes_any(client_
     missing = admin.post("/admin/tokens", {"username": "nobody", "name": "x"})
     assert missing.status_code == 404 and "nobody" in missing.get_data(as_text=True)
     assert admin.get("/admin/tokens/999999/revoke").status_code == 404
+
+
+def test_the_pages_are_translated_into_english(client_for, web_db):
+    info, _secret = create_token(web_db, "admin", "t", created_by="test")
+    admin = client_for("admin")
+    admin.post("/lang", {"lang": "en"})
+    listing = admin.get("/account/tokens").get_data(as_text=True)
+    assert "My API tokens" in listing and "Valid for 1–365 days; default 90 days." in listing
+    assert "API tokens (all users)" in admin.get("/admin/tokens").get_data(as_text=True)
+    confirm = admin.get(f"/account/tokens/{info.id}/revoke").get_data(as_text=True)
+    assert f"Revoke token {info.prefix}… (t, user admin)?" in confirm
+    created = admin.post("/account/tokens", {"name": "x"}).get_data(as_text=True)
+    assert "it is shown only this once" in created
