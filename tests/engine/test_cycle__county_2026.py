@@ -1,6 +1,7 @@
 """The whole 2026 evaluation year of the 158-unit sample county, through the engine's
 public API under frozen time: indicator systems filed, plans approved (some after
-revision), half-year and annual self-assessments (some late), verification, appraisal
+revision), half-year and annual self-assessments opened and marked overdue by the
+timer sweep (some late, flagged), verification, appraisal
 and leadership scores, composite, grades and rankings equal to an independent exact
 oracle and to hand-computed rows, three appeals (rejected as late, upheld, adjusted
 with re-ranking), rectification for the lowest grade, and every history chain verifies.
@@ -29,6 +30,7 @@ from engine.people import load_sample
 from engine.results import (adjust_for_appeal, compute_results, enter_scores, publish_results,
                             read_results, record_veto)
 from engine.scoring_models import ResultChange
+from engine.timers import sweep
 
 from conftest import PG_ADMIN_URL
 
@@ -209,12 +211,16 @@ def assert_advanced_by_system(db, parent, trigger, state=None):
 
 
 def self_assessment(db, cycle, by_id, key, opening, closing, days, late, closed):
+    """A self-assessment round driven by the timer sweep: on the opening day the cycle's
+    dated deadline opens it and every unit's report; the day after the due date the
+    reports not submitted are marked overdue (late flag) by their own deadlines."""
     opened, submitted, marked, late_day = days
     with at(opened):
-        fire(db, cycle.instance_id, opening, OFFICE)
+        swept = sweep(db)
+        assert swept.count(f"fired:{opening}") == 1 and swept.count("failed") == 0
+        assert read_history(db, cycle.instance_id)[-1]["actor"] == "system"
         reports = children(db, key)
-        for report in reports.values():
-            fire(db, report.id, "open_window", SYSTEM)
+        assert len(reports) == 158 and {r.state for r in reports.values()} == {"open"}
     with at(submitted):
         for unit_id, report in reports.items():
             u = by_id[unit_id]
@@ -225,9 +231,14 @@ def self_assessment(db, cycle, by_id, key, opening, closing, days, late, closed)
         with pytest.raises(GuardFailed):  # the late ones are still open
             advance(db, cycle.instance_id, closing, SYSTEM)
     with at(marked):
-        for unit_id, report in reports.items():
+        swept = sweep(db)
+        assert swept.count("fired:mark_overdue") == len(late | closed)
+        now = children(db, key)
+        for unit_id, report in now.items():
             if by_id[unit_id]["code"] in late | closed:
-                fire(db, report.id, "mark_overdue", SYSTEM)
+                assert (report.state, report.data["late"]) == ("overdue", "yes")
+            else:
+                assert report.state == "accepted" and "late" not in report.data
     with at(late_day):
         for unit_id, report in reports.items():
             u = by_id[unit_id]
