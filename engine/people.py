@@ -239,6 +239,7 @@ def reset_password(db: Database, actor: Actor, user_id: int,
     """An administrator sets ``user_id``'s password (a random temporary one when none is
     given); the user's sessions end. Returns the password set."""
     _require_admin(actor)
+    generated = not password
     password = password or temporary_password()
     with db.write() as conn:
         username = conn.execute(select(_u.c.username).where(_u.c.id == user_id)).scalar()
@@ -251,7 +252,7 @@ def reset_password(db: Database, actor: Actor, user_id: int,
             password_hash=generate_password_hash(password), session_token=secrets.token_hex(16)))
         record_admin_event(conn, actor_id=actor.user_id, actor=actor.username,
                            action="password_reset", target=username, target_user_id=user_id,
-                           details={"generated": password is None})
+                           details={"generated": generated})
     return password
 
 
