@@ -1,7 +1,9 @@
 """Extending, pausing and resuming a deadline: each a history entry, timers recomputed.
 
 The performance office may extend the deadline of one instance (or of every instance
-of a unit category) by working days, calendar days or to a date, with a reason; and
+of a unit category, or of the instances selected on the dashboard — all of them in one
+transaction, or none: :func:`extend_many`) by working days, calendar days or to a date,
+with a reason; and
 pause a deadline clock (a rectification while its appeal is pending) and resume it,
 the paused days not counting. Each change goes through the engine's write path as a
 same-state history entry with a reserved trigger (``extend_deadline``,
