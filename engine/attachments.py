@@ -181,6 +181,14 @@ def _check_permitted(comp, row, actor: Actor, instance_id: int) -> str:
     return used
 
 
+def can_attach(db: Database, instance_id: int, actor: Actor) -> bool:
+    """Whether ``actor`` may attach a file to the instance now (to show the form)."""
+    with db.read() as conn:
+        row = _load_for_write(conn, instance_id, None)
+    comp = compiled(db, row.definition_version_id)
+    return usable_role(actor, _allowed_roles(comp, row.state), row.subject_unit_id) is not None
+
+
 def _receive(stream: BinaryIO, settings: AttachmentSettings) -> tuple[Path, int, str]:
     """Copy ``stream`` to a temporary file in the storage directory (same file system,
     so the final rename is atomic), hashing it; refuse it past the size limit."""

@@ -1,16 +1,25 @@
-"""One instance: data, the form the next action needs, actions, history, diagram."""
+"""One instance: data, the form the next action needs, actions, attachments, history,
+diagram."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from pathlib import Path
+
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   send_file, url_for)
 from flask_babel import gettext as _
 from flask_login import login_required
+from markupsafe import Markup
 
-from engine import (InvalidInput, available_triggers, fire, list_instances, read_history,
-                    start, update_data)
+from engine import (InvalidInput, NotFound, NotPermitted, available_triggers, fire,
+                    list_instances, read_history, start, update_data)
+from engine.attachments import (ALLOWED_TYPES, DEFAULT_MAX_BYTES, AttachmentSettings,
+                                attach, can_attach, human_size, list_attachments,
+                                open_attachment)
 from engine.registry import compiled
 from workflow import mermaid
 from workflow.diagram import node_id
+from workflow.diagram_svg import svg
 
 from .common import actor, get_db, load_instance
 
@@ -76,11 +85,19 @@ def show(instance_id: int):
     actions = available_triggers(db, instance_id, actor())
     editable = any(r in actor().roles for r in definition.states[view.state].editable_by) \
         and (actor().is_org_wide or actor().unit_id == view.subject_unit_id)
+    files = list_attachments(db, instance_id, actor())
+    settings = attachment_settings()
     return render_template(
         "instances/show.html", view=view, definition=definition, actions=actions,
         fields=_form_fields(definition, view, actions), editable=editable,
         history=read_history(db, instance_id, actor()),
-        diagram=diagram_source(definition, view.state, i18n.lang()))
+        diagram=diagram_source(definition, view.state, i18n.lang()),
+        diagram_svg=Markup(svg(definition, view.state, i18n.lang())),  # escapes its text
+        attachments=files, attachments_by_seq={a.history_seq: a for a in files},
+        can_attach=can_attach(db, instance_id, actor()), human_size=human_size,
+        accept=",".join(ALLOWED_TYPES), allowed_types="、".join(
+            dict.fromkeys(e.lstrip(".") for e in ALLOWED_TYPES)),
+        max_size=human_size(settings.max_bytes))
 
 
 @bp.route("/<int:instance_id>/save", methods=("POST",))
@@ -133,3 +150,46 @@ def new():
     else:
         result = start(get_db(), key, actor(), unit_code=unit_code)
     return redirect(url_for("instances.show", instance_id=result.instance_id))
+
+
+def attachment_settings() -> AttachmentSettings:
+    """Storage folder and size limit from the app config (``ATTACHMENT_DIR``, default
+    ``<instance folder>/attachments``; ``ATTACHMENT_MAX_BYTES``)."""
+    config = current_app.config
+    folder = config.get("ATTACHMENT_DIR") or Path(current_app.instance_path) / "attachments"
+    return AttachmentSettings(Path(folder), config.get("ATTACHMENT_MAX_BYTES")
+                              or DEFAULT_MAX_BYTES)
+
+
+@bp.route("/<int:instance_id>/attachments", methods=("POST",))
+@login_required
+def upload(instance_id: int):
+    """Attach the uploaded file (permission, size and type are checked by the engine)."""
+    load_instance(instance_id)
+    upload_file = request.files.get("file")
+    if upload_file is None or not upload_file.filename:
+        raise InvalidInput(_("请选择要上传的文件。"))
+    result = attach(get_db(), instance_id, actor(), upload_file.filename, upload_file.stream,
+                    upload_file.mimetype, comment=request.form.get("comment") or None,
+                    expected_version=request.form.get("version", type=int),
+                    settings=attachment_settings())
+    flash(_("已上传附件:%(name)s", name=result.filename), "ok")
+    return redirect(url_for("instances.show", instance_id=instance_id) + "#attachments")
+
+
+@bp.route("/<int:instance_id>/attachments/<int:attachment_id>")
+@login_required
+def download(instance_id: int, attachment_id: int):
+    """The stored file, re-hashed first, always as a download (never rendered inline)."""
+    load_instance(instance_id)
+    try:
+        found, path = open_attachment(get_db(), instance_id, attachment_id, actor(),
+                                      attachment_settings())
+    except (NotFound, NotPermitted):
+        abort(404)
+    response = send_file(path, mimetype=found.content_type, as_attachment=True,
+                         download_name=found.filename, max_age=0, etag=found.sha256)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
