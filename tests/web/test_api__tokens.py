@@ -102,3 +102,17 @@ def test_cli_create_takes_expires_days(web_db):
         refused = runner.invoke(main, ["tokens", "create", "office", "--expires-days", days,
                                        "--db", db_url])
         assert refused.exit_code != 0 and "1" in refused.output
+
+
+def test_settings_cannot_raise_the_cap_above_365_days(web_db):
+    from web.api.tokens import check_days
+
+    assert check_days(None, max_days=1000, default_days=500) == 365
+    assert check_days(365, max_days=1000) == 365
+    app = create_app({"TESTING": True, "DB": web_db, "SECRET_KEY": "s",
+                      "SESSION_COOKIE_SECURE": False, "API_TOKEN_MAX_DAYS": 1000})
+    session = Client(app, "office")
+    error_of(session_create(session, {"name": "long", "expires_days": 400}), 422,
+             "invalid_input")
+    page = Client(app, "office").post("/account/tokens", {"name": "x", "expires_days": "400"})
+    assert page.status_code == 422

@@ -151,3 +151,14 @@ def test_the_pages_are_translated_into_english(client_for, web_db):
     assert f"Revoke token {info.prefix}… (t, user admin)?" in confirm
     created = admin.post("/account/tokens", {"name": "x"}).get_data(as_text=True)
     assert "it is shown only this once" in created
+
+
+def test_the_form_offers_the_configured_validity(web_db):
+    from web.app import create_app
+    from web_support import Client
+
+    app = create_app({"TESTING": True, "DB": web_db, "SECRET_KEY": "s",
+                      "SESSION_COOKIE_SECURE": False, "API_TOKEN_DEFAULT_DAYS": 14,
+                      "API_TOKEN_MAX_DAYS": 1000})
+    page = Client(app, "office").get("/account/tokens").get_data(as_text=True)
+    assert 'max="365" value="14"' in page

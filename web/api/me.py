@@ -72,9 +72,7 @@ def token_days() -> dict:
     """The application's token validity settings, as :func:`tokens.create_token` takes them."""
     from flask import current_app
 
-    return {"default_days": current_app.config.get("API_TOKEN_DEFAULT_DAYS",
-                                                   tokens.DEFAULT_DAYS),
-            "max_days": current_app.config.get("API_TOKEN_MAX_DAYS", tokens.MAX_DAYS)}
+    return tokens.settings(current_app.config)
 
 
 @operation(bp, "POST", "/tokens", summary="Create an API token", tag="tokens",

@@ -86,13 +86,23 @@ class TokenExpired(Exception):
 def check_days(days: int | None, max_days: int = MAX_DAYS,
                default_days: int = DEFAULT_DAYS) -> int:
     """The validity in days a creation asks for: ``default_days`` when None, otherwise
-    1 to ``max_days`` (InvalidInput beyond)."""
+    1 to ``max_days`` (InvalidInput beyond). Settings can lower the cap, never raise it
+    above ``MAX_DAYS`` (the API schema's maximum)."""
+    max_days = max(1, min(max_days, MAX_DAYS))
     if days is None:
-        return default_days
+        return max(1, min(default_days, max_days))
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= max_days:
         raise InvalidInput(f"有效期须为 1–{max_days} 天 — a token is valid for 1 to "
                            f"{max_days} days", field="expires_days")
     return days
+
+
+def settings(config) -> dict[str, int]:
+    """``default_days`` and ``max_days`` from an app config (``API_TOKEN_DEFAULT_DAYS``,
+    ``API_TOKEN_MAX_DAYS``), the cap never above ``MAX_DAYS``, the default within it."""
+    max_days = max(1, min(int(config.get("API_TOKEN_MAX_DAYS") or MAX_DAYS), MAX_DAYS))
+    default = int(config.get("API_TOKEN_DEFAULT_DAYS") or DEFAULT_DAYS)
+    return {"default_days": max(1, min(default, max_days)), "max_days": max_days}
 
 
 def digest(secret: str) -> str:

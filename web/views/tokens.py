@@ -25,9 +25,7 @@ bp = Blueprint("tokens", __name__)
 
 
 def _days_settings() -> dict:
-    return {"default_days": current_app.config.get("API_TOKEN_DEFAULT_DAYS",
-                                                   tokens.DEFAULT_DAYS),
-            "max_days": current_app.config.get("API_TOKEN_MAX_DAYS", tokens.MAX_DAYS)}
+    return tokens.settings(current_app.config)
 
 
 def _days(raw: str | None) -> int | None:
