@@ -201,3 +201,13 @@ def test_cycle_forms_need_the_csrf_token(web_db, opened, client_for):
     response = committee.http.post(f"/cycles/{YEAR}/advance", data={"trigger": "issue_work_plan"})
     assert response.status_code == 400
     assert get_instance(web_db, opened).state == "setup"
+
+
+def test_the_pages_speak_english_on_request(web_db, planning, client_for):
+    office = client_for("office")
+    office.post("/lang", {"lang": "en"})
+    body = office.get(f"/cycles/{YEAR}").get_data(as_text=True)
+    assert 'href="/cycles/">Evaluation cycles</a>' in body
+    assert "Units not done (3)" in body and "Progress per process" in body
+    results = office.get(f"/results/?year={YEAR}").get_data(as_text=True)
+    assert "Reason for computing" in results and "Enter scores" in results
