@@ -116,3 +116,30 @@ def test_settings_cannot_raise_the_cap_above_365_days(web_db):
              "invalid_input")
     page = Client(app, "office").post("/account/tokens", {"name": "x", "expires_days": "400"})
     assert page.status_code == 422
+
+
+def test_migration_0006_gives_existing_tokens_90_days_and_downgrades(tmp_path):
+    from alembic import command
+    from sqlalchemy import create_engine, inspect, text
+
+    from engine.schema import alembic_config
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0005")
+        conn.execute(text("INSERT INTO api_tokens (user_id, name, token_hash, prefix, "
+                          "created_by, created_at) VALUES (1, 'old', 'h', 'pe_x', 'cli', "
+                          "'2026-01-01 00:00:00')"))
+    with freeze_time("2026-06-01T00:00:00"), engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0006")
+        expires = conn.execute(text("SELECT expires_at FROM api_tokens")).scalar()
+    assert str(expires).startswith("2026-08-30 00:00:00")
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0005")
+        columns = {c["name"] for c in inspect(conn).get_columns("api_tokens")}
+    assert "expires_at" not in columns and "revoked_at" in columns
+    engine.dispose()
