@@ -59,3 +59,42 @@ def test_unknown_child_definition_and_state_are_reported_with_hints() -> None:
     assert "'child' has no state 'acepted'" in state.message and state.hint == "accepted"
     assert definition.line == 12 and "unknown definition 'chlid'" in definition.message
     assert definition.hint == "child"
+
+
+def test_several_conditions_are_loaded_in_order_and_all_described() -> None:
+    text = BASE.replace("WHEN", "[{definition: child, all_in: [accepted]}, "
+                                "{definition: other, all_in: [closed, carried_over]}]")
+    t = load_definition_text(text).transitions[0]
+    assert [(c.definition, c.all_in) for c in t.children_conditions] == [
+        ("child", ("accepted",)), ("other", ("closed", "carried_over"))]
+    assert t.when_children == t.children_conditions[0]  # the single-form readers' view
+    described = load_definition_text(text).describe()["transitions"][0]["when_children"]
+    assert described == [{"definition": "child", "all_in": ["accepted"]},
+                         {"definition": "other", "all_in": ["closed", "carried_over"]}]
+
+
+@pytest.mark.parametrize("when, message", [
+    ("[]", "must not be empty"),
+    ("[{definition: child, all_in: [a]}, {definition: child, all_in: [b]}]",
+     "child definition 'child' listed twice"),
+    ("[{definition: child, all_in: [a]}, {definition: other}]", "missing required key 'all_in'"),
+])
+def test_malformed_condition_lists_are_located(when, message) -> None:
+    with pytest.raises(DefinitionInvalid) as invalid:
+        load_definition_text(BASE.replace("WHEN", when), path="p.yaml")
+    found = invalid.value.diagnostics
+    assert any(message in d.message for d in found), found
+    assert all(d.file == "p.yaml" and d.line == 11 for d in found)
+
+
+def test_then_children_is_loaded_and_checked_for_shape() -> None:
+    text = BASE.replace("when_children: WHEN", "then_children: [{definition: child, fire: open}]")
+    t = load_definition_text(text).transitions[0]
+    assert [(c.definition, c.trigger) for c in t.then_children] == [("child", "open")]
+    assert t.when_children is None and t.children_conditions == ()
+    for bad, message in (("{definition: child, fire: open}", "wrong type"),
+                         ("[{definition: child}]", "missing required key 'fire'"),
+                         ("[{definition: child, fire: Open}]", "invalid trigger name 'Open'")):
+        with pytest.raises(DefinitionInvalid) as invalid:
+            load_definition_text(BASE.replace("when_children: WHEN", f"then_children: {bad}"))
+        assert any(message in d.message for d in invalid.value.diagnostics), bad
