@@ -179,3 +179,12 @@ def test_missing_or_altered_stored_file_is_an_error_page(client_for, plan, web_d
 def test_stale_version_is_a_conflict_page(client_for, plan, web_db):
     response = _upload(client_for("staff101"), plan, version="1")
     assert response.status_code == 409 and _count(web_db) == 0
+
+
+def test_english_page_shows_the_attachment_section_in_english(client_for, plan):
+    client = client_for("staff101")
+    _upload(client, plan)
+    client.post("/lang", {"lang": "en"})
+    body = client.get(f"/instances/{plan}").get_data(as_text=True)
+    assert "Attachments" in body and "Uploaded by" in body and "Attachment uploaded" in body
+    assert "at most 64 KB per file" in body

@@ -119,3 +119,11 @@ def test_browser_draws_the_svg_and_uploads_a_file(browser, live, tmp_path):
     assert download.value.suggested_filename == "实施方案.pdf"
     assert refused == []
     context.close()
+
+
+def test_admin_definitions_page_draws_every_version(client_for):
+    body = client_for("admin").get("/admin/definitions").get_data(as_text=True)
+    drawn = re.findall(r"<svg .*?</svg>", body, re.S)
+    assert len(drawn) == body.count('<section class="card" id="def-') >= 10
+    ids = [e.get("id") for d in drawn for e in ET.fromstring(d).iter() if e.get("id")]
+    assert len(ids) == len(set(ids))

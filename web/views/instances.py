@@ -36,6 +36,15 @@ def diagram_source(definition, state: str, locale: str) -> str:
             f"    class {node_id(state)} current\n")
 
 
+@bp.app_template_filter("definition_svg")
+def definition_svg(version_id: int, current: str | None = None) -> Markup:
+    """Template filter: the SVG diagram of a stored definition version (admin page)."""
+    from .. import i18n
+
+    definition = compiled(get_db(), version_id).definition
+    return Markup(svg(definition, current, i18n.lang(), id_prefix=f"def-{version_id}"))
+
+
 def _form_fields(definition, view, actions) -> list:
     """Fields to show in the form: editable here, or required by an action from here."""
     state = definition.states[view.state]
