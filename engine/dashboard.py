@@ -53,6 +53,7 @@ class Matrix:
     total_units: int = 0
     page: int = 1
     pages: int = 1
+    categories: list[str] = field(default_factory=list)
 
 
 def _newest(parent_id: int | None, keys: tuple[str, ...] | None):
@@ -70,9 +71,10 @@ def _newest(parent_id: int | None, keys: tuple[str, ...] | None):
 def matrix(db: Database, *, keys: tuple[str, ...] | None = None,
            category: str | None = None, parent_id: int | None = None, page: int = 1,
            page_size: int | None = None) -> Matrix:
-    """The units × processes matrix: four queries, whatever the number of units — the
-    unit count, one page of units (all when ``page_size`` is None), their newest
-    instances, and the state counts per category, process and state (in SQL).
+    """The units × processes matrix: five queries, whatever the number of units — the
+    categories, the unit count, one page of units (all when ``page_size`` is None),
+    their newest instances, and the state counts per category, process and state (in
+    SQL).
     ``parent_id`` confines it to one cycle's children."""
     units_q = select(_u.c.id, _u.c.code, _u.c.name, _u.c.category).order_by(_u.c.code, _u.c.id)
     count_q = select(func.count()).select_from(_u)
@@ -88,6 +90,8 @@ def matrix(db: Database, *, keys: tuple[str, ...] | None = None,
         count_q = count_q.where(_u.c.category == category)
         summary_q = summary_q.where(_u.c.category == category)
     with db.read() as conn:
+        categories = sorted(c for c in conn.execute(
+            select(_u.c.category).distinct()).scalars() if c)
         total = conn.execute(count_q).scalar_one()
         pages = max(1, -(-total // page_size)) if page_size else 1
         page = min(max(page, 1), pages)
@@ -104,7 +108,8 @@ def matrix(db: Database, *, keys: tuple[str, ...] | None = None,
     for r in rows:
         spec = compiled(db, r.definition_version_id).definition.states[r.state]
         cells[(r.subject_unit_id, r.definition_key)] = Cell(r.id, r.state, spec.label, spec.final)
-    result = Matrix(units, {}, cells, total_units=total, page=page, pages=pages)
+    result = Matrix(units, {}, cells, total_units=total, page=page, pages=pages,
+                    categories=categories)
     _summarise(db, result, summary)
     return result
 
@@ -139,6 +144,22 @@ class Overdue:
     working_days_overdue: int
 
 
+def _overdue_where(query, today: date, parent_id: int | None):
+    query = query.where(_t.c.kind == "due", _t.c.status.in_(LIVE_TIMER), _t.c.due_date < today)
+    return query if parent_id is None else query.where(_i.c.parent_id == parent_id)
+
+
+def count_overdue(db: Database, *, today: date | None = None,
+                  parent_id: int | None = None) -> int:
+    """How many instances :func:`overdue` would list without a limit (one query)."""
+    today = today or local_today()
+    query = _overdue_where(select(func.count(func.distinct(_i.c.id))).select_from(
+        _t.join(_i, and_(_i.c.id == _t.c.instance_id, _i.c.state == _t.c.state))),
+        today, parent_id)
+    with db.read() as conn:
+        return conn.execute(query).scalar_one()
+
+
 def overdue(db: Database, *, today: date | None = None, limit: int = 500,
             parent_id: int | None = None) -> list[Overdue]:
     """Instances whose current state's due date has passed, most overdue first (one
@@ -149,10 +170,8 @@ def overdue(db: Database, *, today: date | None = None, limit: int = 500,
              .select_from(_t.join(_i, and_(_i.c.id == _t.c.instance_id,
                                            _i.c.state == _t.c.state))
                           .outerjoin(_u, _u.c.id == _i.c.subject_unit_id))
-             .where(_t.c.kind == "due", _t.c.status.in_(LIVE_TIMER), _t.c.due_date < today)
              .order_by(_t.c.due_date, _i.c.id).limit(limit))
-    if parent_id is not None:
-        query = query.where(_i.c.parent_id == parent_id)
+    query = _overdue_where(query, today, parent_id)
     with db.read() as conn:
         rows = conn.execute(query).all()
     calendar = calendar_for(db)
@@ -247,6 +266,16 @@ def escalations(db: Database, *, parent_id: int | None = None,
                               r.name, r.state, spec.label if spec else Label(r.state, r.state),
                               level, tuple(r.notify or ()), r.fired_at, r.outcome))
     return out
+
+
+def count_escalations(db: Database, *, parent_id: int | None = None) -> int:
+    """How many escalations :func:`escalations` would list without a limit."""
+    query = (select(func.count()).select_from(_t.join(_i, _i.c.id == _t.c.instance_id))
+             .where(_t.c.kind == "escalate", _t.c.status == "done"))
+    if parent_id is not None:
+        query = query.where(_i.c.parent_id == parent_id)
+    with db.read() as conn:
+        return conn.execute(query).scalar_one()
 
 
 #: The states that count as "done" for the progress chart, per cycle child process

@@ -10,7 +10,8 @@ from freezegun import freeze_time
 
 from engine import Actor, fire
 from engine.cycles import open_cycle
-from engine.dashboard import escalations, matrix, overdue, progress
+from engine.dashboard import (count_escalations, count_overdue, escalations, matrix,
+                              overdue, progress)
 from engine.timers import sweep
 from time_support import local
 
@@ -84,6 +85,10 @@ def test_fired_escalations_and_overdue_working_days(db, actors, cycle):
                                       ("201", "performance_plan", "draft", 1, ("office",))]
     assert found[0].state_label.zh == "草拟" and found[0].fired_at is not None
     assert escalations(db, parent_id=cycle.instance_id + 999) == []
+    assert count_escalations(db, parent_id=cycle.instance_id) == 2
+    assert len(escalations(db, parent_id=cycle.instance_id, limit=1)) == 1
     late = overdue(db, today=date(2026, 4, 3), parent_id=cycle.instance_id)
     assert sorted((o.unit_code, o.due_date, o.working_days_overdue) for o in late) == [
         ("102", date(2026, 3, 31), 3), ("201", date(2026, 3, 31), 3)]
+    assert count_overdue(db, today=date(2026, 4, 3), parent_id=cycle.instance_id) == 2
+    assert count_overdue(db, today=date(2026, 3, 31), parent_id=cycle.instance_id) == 0

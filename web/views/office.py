@@ -11,8 +11,8 @@ from flask import (Blueprint, abort, flash, redirect, render_template, request, 
 from flask_babel import gettext as _
 
 from engine import WorkflowError
-from engine.dashboard import (calendar_warnings, cycles, escalations, matrix, overdue,
-                              progress, scheduler_status)
+from engine.dashboard import (calendar_warnings, count_escalations, count_overdue, cycles,
+                              escalations, matrix, overdue, progress, scheduler_status)
 from engine.extensions import extend_many
 from engine.reminders import remind_now
 
@@ -20,6 +20,7 @@ from .common import OFFICE_ROLES, actor, get_db, roles_required
 
 bp = Blueprint("office", __name__, url_prefix="/office")
 MATRIX_PAGE = 200
+LIST_LIMIT = 100  # overdue and escalation rows shown (the counts are of all of them)
 CHART = {"width": 640, "height": 220, "left": 44, "right": 12, "top": 12, "bottom": 28}
 
 
@@ -79,8 +80,11 @@ def dashboard():
                page=page, page_size=MATRIX_PAGE)
     year = str(cycle["year"]) if cycle else ("all" if all_cycles else None)
     svg = chart(progress(db, parent, cycle["year"])) if cycle else None
-    return render_template("office/dashboard.html", m=m, overdue=overdue(db, parent_id=parent),
-                           escalations=escalations(db, parent_id=parent),
+    return render_template("office/dashboard.html", m=m,
+                           overdue=overdue(db, parent_id=parent, limit=LIST_LIMIT),
+                           overdue_total=count_overdue(db, parent_id=parent),
+                           escalations=escalations(db, parent_id=parent, limit=LIST_LIMIT),
+                           escalation_total=count_escalations(db, parent_id=parent),
                            beats=scheduler_status(db), warnings=calendar_warnings(db),
                            category=category, key=key, categories=m.categories,
                            cycles=all_cycles, cycle=cycle, year=year, chart=svg)
