@@ -117,7 +117,8 @@ def cycle_overview(db: Database, year: int, actor: Actor) -> CycleOverview:
     comp = compiled(db, parent.definition_version_id)
     state = comp.definition.states[parent.state]
     view = CycleOverview(year, parent_id, parent.state, state.label, state.final,
-                         parent.version, cycle["opened_by"], cycle["created_at"], dict(cycle["config"] or {}))
+                         parent.version, cycle["opened_by"], cycle["created_at"],
+                         dict(cycle["config"] or {}))
     flat: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for key, version_id, category, child_state, n in _counts(db, parent_id):
         definition = compiled(db, version_id).definition
