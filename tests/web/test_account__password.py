@@ -63,3 +63,8 @@ def test_the_page_is_in_english_too(app):
     client = Client(app, "office")
     client.post("/lang", {"lang": "en"})
     assert "Change password" in client.get("/account/password").get_data(as_text=True)
+
+
+def test_an_empty_field_is_reported_in_chinese(app):
+    response = _change(Client(app, "office"), current="")
+    assert response.status_code == 422 and "请填写此项" in response.get_data(as_text=True)

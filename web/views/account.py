@@ -20,15 +20,16 @@ from engine.people import MIN_PASSWORD, change_password
 from .common import get_db
 
 bp = Blueprint("account", __name__, url_prefix="/account")
+REQUIRED = _l("请填写此项。")
 
 
 class PasswordForm(FlaskForm):
     """Current password, and the new one twice."""
 
-    current = PasswordField(_l("当前密码"), validators=[DataRequired()])
-    new = PasswordField(_l("新密码"), validators=[DataRequired()])
-    repeat = PasswordField(_l("再次输入新密码"),
-                           validators=[DataRequired(), EqualTo("new", _l("两次输入的新密码不一致。"))])
+    current = PasswordField(_l("当前密码"), validators=[DataRequired(REQUIRED)])
+    new = PasswordField(_l("新密码"), validators=[DataRequired(REQUIRED)])
+    repeat = PasswordField(_l("再次输入新密码"), validators=[
+        DataRequired(REQUIRED), EqualTo("new", _l("两次输入的新密码不一致。"))])
 
 
 @bp.route("/password", methods=("GET", "POST"))
