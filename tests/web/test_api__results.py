@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import Actor, actor_for, add_user, fire, start
+from engine import Actor, add_user, fire, start
 from engine.cycles import open_cycle
 from engine.results import compute_results, enter_scores, publish_results, read_results
 from web.api import schemas
