@@ -22,6 +22,11 @@ PAGES = {  # path: users that get 200 (the others: 403; own-unit pages for unit 
     "/admin/": ("admin",),
     "/admin/definitions": ("office", "admin"),
     "/admin/outbox": ("admin",),
+    "/admin/users": ("admin",),
+    "/admin/signins": ("admin",),
+    "/admin/changes": ("admin",),
+    "/admin/calendar": ("admin",),
+    "/account/password": USERS,
 }
 
 

@@ -148,9 +148,9 @@ def test_admin_lists_units_and_users_and_imports(client_for, tmp_path):
 def test_admin_import_reports_bad_rows(client_for):
     client = client_for("admin")
     bad = io.BytesIO("单位编码,单位名称,类别\n,无编码,县直单位\n".encode())
-    client.post("/admin/import/units", {"file": (bad, "units.csv")},
-                content_type="multipart/form-data")
-    assert "第 2 行" in client.get("/admin/").get_data(as_text=True)
+    response = client.post("/admin/import/units", {"file": (bad, "units.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 422 and "第 2 行" in response.get_data(as_text=True)
 
 
 def test_admin_import_refuses_other_file_types(client_for):
