@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from workflow.spec import Label
 
+from .appeals import OVERALL
 from .authz import Actor
 from .children import pending_children
 from .cycles import CHILD_KEYS, cycle_for_year
@@ -242,12 +243,14 @@ def entry_items(db: Database, actor: Actor) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def unit_items(db: Database, unit_id: int) -> list[str]:
-    """What a unit may appeal: its category's indicators, public and leadership."""
+def unit_items(db: Database, unit_id: int, *, overall: bool = False) -> list[str]:
+    """What a unit's result is made of: its category's indicators, public and
+    leadership (and, with ``overall``, the result as a whole — what an appeal may name)."""
     with db.read() as conn:
         category = conn.execute(select(_u.c.category).where(_u.c.id == unit_id)).scalar()
         systems = indicator_systems(conn)
-    return [i.code for i in systems.get(category, [])] + list(COMPONENT_ITEMS)
+    return ([OVERALL] if overall else []) + [i.code for i in systems.get(category, [])] \
+        + list(COMPONENT_ITEMS)
 
 
 def scope_units(db: Database, year: int) -> list[dict[str, Any]]:

@@ -9,7 +9,6 @@ unit's result only, and only once it is published.
 
 from __future__ import annotations
 
-import inspect
 import io
 import tempfile
 from collections import Counter, defaultdict
@@ -86,7 +85,7 @@ def _appeal_context(year: int, rows: list[dict]) -> dict:
     deadline = appeal_deadline(db, year, me.unit_id)
     window = (cycle_for_year(db, year)["config"] or {}).get("appeal_window_working_days", 5)
     return {"deadline": deadline, "window": window, "late": local_today() > deadline,
-            "items": unit_items(db, me.unit_id),
+            "items": unit_items(db, me.unit_id, overall=True),
             "appeals": [a for a in appeals_of(db, year) if a["unit_id"] == me.unit_id]}
 
 
@@ -201,14 +200,6 @@ def export(fmt: str):
                      mimetype=mimetype)
 
 
-def _file(year: int, grounds: str, item: str):
-    """File through the engine; the item goes to its ``item`` parameter when the engine
-    takes one, else it heads the grounds."""
-    if "item" in inspect.signature(file_appeal).parameters:
-        return file_appeal(get_db(), year, actor(), grounds, item=item)
-    return file_appeal(get_db(), year, actor(), f"【{item}】{grounds}")
-
-
 @bp.route("/appeal", methods=("POST",))
 @roles_required(*UNIT_ROLES)
 def appeal():
@@ -218,9 +209,8 @@ def appeal():
     grounds = request.form.get("grounds", "").strip()
     if not item or not grounds:
         raise InvalidInput(_("请选择申诉的指标或项目,并填写申诉理由。"))
-    result = _file(year, grounds, item)
-    view_late = local_today() > appeal_deadline(get_db(), year, actor().unit_id)
-    if view_late:
+    result = file_appeal(get_db(), year, actor(), grounds, item=item)
+    if local_today() > appeal_deadline(get_db(), year, actor().unit_id):
         flash(_("申诉已提交,但已超过申诉期限,绩效办将不予受理。"), "warning")
     else:
         flash(_("申诉已提交。"), "ok")
