@@ -93,6 +93,10 @@ def _edges(definition: Definition, locale: str) -> list[_Edge]:
     return list(merged.values())
 
 
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
 def _place(definition: Definition, locale: str, edges: list[_Edge]) -> dict[str, _Box]:
     """Boxes with their sizes and positions, rows centred on the widest."""
     layer_of = _layers(definition)
@@ -108,9 +112,8 @@ def _place(definition: Definition, locale: str, edges: list[_Edge]) -> dict[str,
     position: dict[str, float] = {}
     for layer in sorted(set(layer_of.values())):
         members = [boxes[n] for n in order if layer_of[n] == layer]
-        members.sort(key=lambda b: (sum(position[p] for p in preds[b.name] if p in position)
-                                    / max(1, len([p for p in preds[b.name] if p in position]))
-                                    if any(p in position for p in preds[b.name]) else 0.0))
+        members.sort(key=lambda b: _mean([position[p] for p in preds[b.name]
+                                          if p in position]))
         for i, b in enumerate(members):
             position[b.name] = i - (len(members) - 1) / 2
         rows[layer] = members
@@ -223,77 +226,92 @@ def _at_row_end(box: _Box, boxes: dict[str, _Box], side: str) -> bool:
     return box is (min(row, key=lambda b: b.x) if side == "left" else max(row, key=lambda b: b.x))
 
 
-def _draw_edges(canvas: _Canvas, edges: list[_Edge], boxes: dict[str, _Box],
-                marker: str) -> None:
-    straight, routes = _routes(edges, boxes)
-    left = min(b.x for b in boxes.values())
-    right = max(b.x + b.width for b in boxes.values())
-    lanes = {"left": 0, "right": 0}
-    side_exits: dict = {}
-    routes.sort(key=lambda r: max(abs(boxes[src].y - boxes[r.dest].y) for src in r.sources))
-    for r in routes:  # shorter routes on inner lanes; leave / enter by the side when
-        # nothing stands in the way
-        lanes[r.side] += 1
-        r.lane = left - LANE_GAP * lanes[r.side] if r.side == "left" \
-            else right + LANE_GAP * lanes[r.side]
-        for src in r.sources:
-            if _at_row_end(boxes[src], boxes, r.side):
-                side_exits[("out", src, id(r))] = r.side
-        if _at_row_end(boxes[r.dest], boxes, r.side):
-            side_exits[("in", r.dest, id(r))] = r.side
-    ports = _ports(straight, routes, boxes, side_exits)
-    tracks: dict[float, int] = {}
+class _Router:
+    """Draws the edges: lanes, side exits and ports are assigned once, up front."""
 
-    def track(y_gap_top: float) -> float:
-        n = tracks.get(y_gap_top, 0)
-        tracks[y_gap_top] = n + 1
-        return y_gap_top + 8 + TRACK_GAP * (n % ((ROW_GAP - 16) // TRACK_GAP))
+    def __init__(self, canvas: _Canvas, edges: list[_Edge], boxes: dict[str, _Box],
+                 marker: str) -> None:
+        self.canvas, self.boxes, self.marker = canvas, boxes, marker
+        self.straight, self.routes = _routes(edges, boxes)
+        self.side_exits: dict = {}
+        self.tracks: dict[float, int] = {}
+        self.side_count: dict[tuple[str, str], int] = {}
+        self._assign_lanes()
+        self.ports = _ports(self.straight, self.routes, boxes, self.side_exits)
 
-    side_count: dict[tuple[str, str], int] = {}
+    def _assign_lanes(self) -> None:
+        """Shorter routes get the inner lanes; a route leaves or enters a box by its
+        side when that box ends its row on the lane's side (nothing in the way)."""
+        boxes = self.boxes
+        left = min(b.x for b in boxes.values())
+        right = max(b.x + b.width for b in boxes.values())
+        lanes = {"left": 0, "right": 0}
+        self.routes.sort(key=lambda r: max(abs(boxes[s].y - boxes[r.dest].y)
+                                           for s in r.sources))
+        for r in self.routes:
+            lanes[r.side] += 1
+            r.lane = (left - LANE_GAP * lanes[r.side] if r.side == "left"
+                      else right + LANE_GAP * lanes[r.side])
+            for src in r.sources:
+                if _at_row_end(boxes[src], boxes, r.side):
+                    self.side_exits[("out", src, id(r))] = r.side
+            if _at_row_end(boxes[r.dest], boxes, r.side):
+                self.side_exits[("in", r.dest, id(r))] = r.side
 
-    def side_y(name: str, side: str) -> float:
-        n = side_count.get((name, side), 0)
-        side_count[(name, side)] = n + 1
-        return boxes[name].y + BOX_H / 2 + (0, -9, 9)[n % 3]
+    def track(self, gap_top: float) -> float:
+        """The next free horizontal track in the gap starting at ``gap_top``."""
+        n = self.tracks.get(gap_top, 0)
+        self.tracks[gap_top] = n + 1
+        return gap_top + 8 + TRACK_GAP * (n % ((ROW_GAP - 16) // TRACK_GAP))
 
-    for e in straight:
-        s, d = boxes[e.source], boxes[e.dest]
+    def side_y(self, name: str, side: str) -> float:
+        """The next free height on one side of a box."""
+        n = self.side_count.get((name, side), 0)
+        self.side_count[(name, side)] = n + 1
+        return self.boxes[name].y + BOX_H / 2 + (0, -9, 9)[n % 3]
+
+    def draw(self) -> None:
+        for e in self.straight:
+            self._straight(e)
+        for r in self.routes:
+            self._route(r)
+
+    def _straight(self, e: _Edge) -> None:
+        s, d = self.boxes[e.source], self.boxes[e.dest]
         if e.source == e.dest:
             x, y = s.x + s.width, s.y + BOX_H / 2
-            canvas.path([(x, y - 8), (x + 18, y - 8), (x + 18, y + 8), (x + 2, y + 8)],
-                        marker, "wf-edge")
-            canvas.label(e.labels, x + 22, y + 4, "start")
-            continue
-        sx, dx = ports[("out", id(e))], ports[("in", id(e))]
-        canvas.path([(sx, s.y + BOX_H), (dx, d.y - 2)], marker, "wf-edge")
-        canvas.label(e.labels, (sx + dx) / 2, (s.y + BOX_H + d.y) / 2 + 4, "middle")
-    for r in routes:
-        d = boxes[r.dest]
-        edge = -1 if r.side == "left" else 1
-        ys = []
+            self.canvas.path([(x, y - 8), (x + 18, y - 8), (x + 18, y + 8), (x + 2, y + 8)],
+                             self.marker, "wf-edge")
+            self.canvas.label(e.labels, x + 22, y + 4, "start")
+            return
+        sx, dx = self.ports[("out", id(e))], self.ports[("in", id(e))]
+        self.canvas.path([(sx, s.y + BOX_H), (dx, d.y - 2)], self.marker, "wf-edge")
+        self.canvas.label(e.labels, (sx + dx) / 2, (s.y + BOX_H + d.y) / 2 + 4, "middle")
+
+    def _route(self, r: _Route) -> None:
+        heights = []
         for src in r.sources:
-            s = boxes[src]
-            if side_exits.get(("out", src, id(r))):
-                y = side_y(src, r.side)
-                x = s.x if r.side == "left" else s.x + s.width
-                points = [(x, y), (r.lane, y)]
+            s = self.boxes[src]
+            if self.side_exits.get(("out", src, id(r))):
+                y = self.side_y(src, r.side)
+                points = [(s.x if r.side == "left" else s.x + s.width, y), (r.lane, y)]
             else:
-                sx, y = ports[("out", (src, id(r)))], track(s.y + BOX_H)
+                sx, y = self.ports[("out", (src, id(r)))], self.track(s.y + BOX_H)
                 points = [(sx, s.y + BOX_H), (sx, y), (r.lane, y)]
-            ys.append(y)
-            canvas.path(points, "", "wf-edge wf-routed")
-        if side_exits.get(("in", r.dest, id(r))):
-            y = side_y(r.dest, r.side)
-            x = d.x - 2 if r.side == "left" else d.x + d.width + 2
-            tail = [(r.lane, y), (x, y)]
+            heights.append(y)
+            self.canvas.path(points, "", "wf-edge wf-routed")
+        d = self.boxes[r.dest]
+        if self.side_exits.get(("in", r.dest, id(r))):
+            y = self.side_y(r.dest, r.side)
+            tail = [(r.lane, y), (d.x - 2 if r.side == "left" else d.x + d.width + 2, y)]
         else:
-            dx, y = ports[("in", id(r))], track(d.y - ROW_GAP)
+            dx, y = self.ports[("in", id(r))], self.track(d.y - ROW_GAP)
             tail = [(r.lane, y), (dx, y), (dx, d.y - 2)]
-        top, bottom = min(ys + [y]), max(ys + [y])
-        canvas.path([(r.lane, top), (r.lane, bottom)], "", "wf-edge wf-routed")
-        canvas.path(tail, marker, "wf-edge wf-routed")
-        canvas.label(r.labels, r.lane + 4 * edge, (top + bottom) / 2 + 4,
-                     "start" if r.side == "right" else "end")
+        top, bottom = min(heights + [y]), max(heights + [y])
+        self.canvas.path([(r.lane, top), (r.lane, bottom)], "", "wf-edge wf-routed")
+        self.canvas.path(tail, self.marker, "wf-edge wf-routed")
+        self.canvas.label(r.labels, r.lane + (4 if r.side == "right" else -4),
+                          (top + bottom) / 2 + 4, "start" if r.side == "right" else "end")
 
 
 def _draw_box(canvas: _Canvas, box: _Box, final: bool, current: bool) -> None:
@@ -331,7 +349,7 @@ def svg(definition: Definition, current: str | None = None, locale: str = "zh",
     canvas.parts.append(f'<circle class="wf-start" cx="{start.cx:.1f}" cy="{start.y - 30}" '
                         f'r="6" fill="{STROKE}"/>')
     canvas.path([(start.cx, start.y - 24), (start.cx, start.y - 2)], marker, "wf-edge")
-    _draw_edges(canvas, edges, boxes, marker)
+    _Router(canvas, edges, boxes, marker).draw()
     for name, state in definition.states.items():
         _draw_box(canvas, boxes[name], state.final, name == current)
     x0, y0 = canvas.x0 - MARGIN, canvas.y0 - MARGIN
