@@ -12,7 +12,7 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from engine import (Actor, GuardFailed, fire, get_instance, list_instances, read_history,
+from engine import (Actor, GuardFailed, available_triggers, fire, get_instance, list_instances, read_history,
                     start, update_data, verify_history)
 from engine.appeals import file_appeal
 from engine.cycles import force, open_cycle
@@ -190,6 +190,8 @@ def test_the_year_closes_only_when_every_kind_of_child_is_done(db, actors, publi
         message = waiting.value.message
         assert "rectification" in message and "special_evaluation" in message
         assert "个 appeal" not in message  # the appeals are done
+        close = next(a for a in available_triggers(db, cycle, OFFICE) if a.trigger == "close")
+        assert not close.allowed and len(close.reasons) == 2  # what the UI shows
     with at("2027-04-20"):
         walk(db, item, ("submit_plan", head102, {"data": {"plan": "整改方案"}}),
              ("accept_plan", OFFICE, {}), ("report_done", head102, {"data": {"report": "完成"}}),
