@@ -26,7 +26,7 @@ def app(db):
     """The application on the parametrised database (SQLite and PostgreSQL), with a
     committee member, a leader and an admin added to the seeded organisation."""
     for username, role in (("committee", "committee"), ("leader", "leader"),
-                           ("admin", "admin")):
+                           ("admin", "admin"), ("expert", "expert")):
         add_user(db, username, "correct-horse-1", [role])
     return create_app({"TESTING": True, "DB": db, "SECRET_KEY": "test-secret",
                        "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False})
@@ -79,10 +79,10 @@ def test_office_committee_leader_auditor_admin_see_every_row_before_publication(
         assert item["published_at"] is None and item["computed_at"].endswith("+08:00")
 
 
-@pytest.mark.parametrize("user", ["staff101", "head101", "both101", "head102"])
-def test_unit_users_see_nothing_before_publication(api, computed, user):
+@pytest.mark.parametrize("user", ["staff101", "head101", "both101", "head102", "expert"])
+def test_unit_users_and_experts_see_nothing_before_publication(api, computed, user):
     body = body_of(api(user).get("/api/v1/cycles/2026/results"))
-    assert body["items"] == [] and body["published"] is False
+    assert body["items"] == [] and body["categories"] == [] and body["published"] is False
 
 
 @pytest.mark.parametrize(("user", "code"), [("staff101", "101"), ("head101", "101"),
@@ -97,10 +97,13 @@ def test_unit_users_see_only_their_own_unit_once_published(api, computed, db, us
     assert body_of(api(user).get("/api/v1/cycles/2026/results?category=乡镇场"))["items"] == []
 
 
-def test_auditor_sees_every_row_after_publication_and_filters_by_category(api, computed, db):
+@pytest.mark.parametrize("user", ["auditor", "expert"])
+def test_auditors_and_experts_see_every_row_after_publication_and_filter_by_category(
+        api, computed, db, user):
     publish_results(db, 2026, OFFICE)
-    body = body_of(api("auditor").get("/api/v1/cycles/2026/results?category=县直单位"))
+    body = body_of(api(user).get("/api/v1/cycles/2026/results?category=县直单位"))
     assert [r["unit"]["code"] for r in body["items"]] == ["102", "101"]
+    assert body["categories"] == ["乡镇场", "县直单位"]
     assert all(r["published_at"] for r in body["items"])
 
 

@@ -1,9 +1,10 @@
 """``/api/v1/cycles/{year}/results``: each unit's composite score, grade and rank.
 
 The rows are :func:`engine.results.read_results` (by category, then rank). Who sees
-what follows the results page: the office, the committee, leaders, auditors and
-admins see every row, published or not; anyone else (unit users, experts) sees only
-their own unit's row, and only once the results are published (公示/通报).
+what follows the results page (``web/views/results.py``): the office, the committee,
+leaders, auditors and admins see every row, published or not; experts see every row
+once published; anyone else (unit users) only their own unit's row, and only once the
+results are published (公示/通报).
 """
 
 from __future__ import annotations
@@ -16,14 +17,17 @@ from .instances import _db
 from .spec import operation
 
 READ_ALL = ("office", "committee", "leader", "auditor", "admin")  # as web/views/results.py
+PUBLISHED_ALL = ("expert",)
 
 
 def visible_rows(rows: list[dict], user) -> list[dict]:
     """The rows ``user`` may see (see the module docstring)."""
     if user.has_any(*READ_ALL):
         return rows
-    return [r for r in rows if r["published_at"] is not None and user.unit_id is not None
-            and r["unit_id"] == user.unit_id]
+    rows = [r for r in rows if r["published_at"] is not None]
+    if user.has_any(*PUBLISHED_ALL):
+        return rows
+    return [r for r in rows if user.unit_id is not None and r["unit_id"] == user.unit_id]
 
 
 @operation(bp, "GET", "/cycles/<int:year>/results", summary="Results of a cycle",
@@ -31,17 +35,16 @@ def visible_rows(rows: list[dict], user) -> list[dict]:
 def cycle_results(year: int, query: dict):
     """Every unit's scores (indicator, public, leadership, composite — exact decimal
     strings), grade, rank within its category and veto, by category then rank; filter
-    with ``category``. ``published`` tells whether the results have been published.
-    Office, committee, leaders, auditors and admins see every row; a unit user only
-    their own unit's row, once published (an empty list before). No cycle that year: 404."""
-    user = api_user()
+    with ``category``; ``categories`` lists those of the rows the caller may see.
+    ``published`` tells whether the results have been published.
+    Office, committee, leaders, auditors and admins see every row; experts every row
+    once published; a unit user only their own unit's row, once published (an empty
+    list before). No cycle that year: 404."""
     rows = read_results(_db(), year)
-    categories = list(dict.fromkeys(r["category"] for r in rows))
     published = any(r["published_at"] is not None for r in rows)
-    rows = visible_rows(rows, user)
+    rows = visible_rows(rows, api_user())
+    categories = list(dict.fromkeys(r["category"] for r in rows))
     if query["category"]:
         rows = [r for r in rows if r["category"] == query["category"]]
-    return {"year": year, "published": published,
-            "categories": categories if user.has_any(*READ_ALL) else
-            list(dict.fromkeys(r["category"] for r in rows)),
+    return {"year": year, "published": published, "categories": categories,
             "items": [serialize.result(r) for r in rows]}
