@@ -15,7 +15,7 @@ from openpyxl import Workbook, load_workbook
 
 from engine import actor_for, add_user, fire, start
 from engine.cycles import open_cycle
-from engine.results import read_results, record_veto
+from engine.results import read_results
 from web_support import PASSWORD, app, client_for, web_db  # noqa: F401
 
 YEAR = 2026
@@ -120,8 +120,10 @@ def test_entered_scores_compute_to_the_hand_computed_table(scored, client_for, w
 
 
 def test_a_veto_is_marked_and_caps_the_grade(scored, client_for, web_db):
-    record_veto(web_db, YEAR, actor_for(web_db, "office"), "101", "安全生产", "发生重大事故")
     office = client_for("office")
+    response = office.post("/results/veto", {"year": str(YEAR), "unit": "101",
+                                             "item": "安全生产", "reason": "发生重大事故"})
+    assert response.status_code == 302
     computed(office)
     line = row(office.get(f"/results/?year={YEAR}").get_data(as_text=True), "101")
     assert "是:安全生产" in line and "不合格" in line and '<td class="rank">—' in line
@@ -257,3 +259,12 @@ def test_forms_carry_a_csrf_token_and_refuse_without_it(scored, client_for):
     assert body.count('name="csrf_token"') >= 6  # language, logout, compute, publish, enter, import
     response = office.http.post("/results/compute", data={"year": str(YEAR), "reason": "x"})
     assert response.status_code == 400
+
+
+def test_a_veto_needs_an_item_and_a_reason_and_the_office(cycle, client_for):
+    response = client_for("office").post("/results/veto", {"year": str(YEAR), "unit": "101",
+                                                           "item": "安全生产", "reason": ""})
+    assert response.status_code == 422 and "须写明否决事项和理由" in response.get_data(as_text=True)
+    for user in ("committee", "leader", "head101"):
+        assert client_for(user).post("/results/veto", {
+            "year": str(YEAR), "unit": "101", "item": "安全生产", "reason": "x"}).status_code == 403

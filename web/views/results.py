@@ -26,7 +26,7 @@ from engine.cycle_views import (appeal_changes, appeals_of, entry_items, scope_u
 from engine.cycles import cycle_for_year
 from engine.exceptions import InvalidInput, NotFound
 from engine.results import (adjust_for_appeal, compute_results, enter_scores, export_results,
-                            import_scores, publish_results, read_results)
+                            import_scores, publish_results, read_results, record_veto)
 
 from .common import actor, get_db, roles_required
 
@@ -158,6 +158,18 @@ def import_():
     if errors:
         return _row_errors(year, errors)
     flash(_("已导入得分。"), "ok")
+    return redirect(url_for("results.index", year=year))
+
+
+@bp.route("/veto", methods=("POST",))
+@roles_required("office")
+def veto():
+    """Record a one-vote veto (一票否决) against a unit, with the item and reason."""
+    year = _year()
+    code = request.form.get("unit", "").strip()
+    record_veto(get_db(), year, actor(), code, request.form.get("item", "").strip(),
+                request.form.get("reason", "").strip())
+    flash(_("已记录对 %(unit)s 的一票否决,重新计算后生效。", unit=code), "ok")
     return redirect(url_for("results.index", year=year))
 
 
