@@ -12,7 +12,7 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from engine import (Actor, GuardFailed, available_triggers, fire, get_instance, list_instances, read_history,
+from engine import (Actor, GuardFailed, available_triggers, fire, get_instance, read_history,
                     start, update_data, verify_history)
 from engine.appeals import file_appeal
 from engine.cycles import force, open_cycle
