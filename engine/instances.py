@@ -27,7 +27,8 @@ from workflow.roles import is_read_only
 
 from .authz import Actor, denial, usable_role
 from .calendar import calendar_for
-from .children import advance_parent, check_parent_open, probe as children_probe
+from .children import advance_parent, check_parent_open, then_children
+from .children import probe as children_probe
 from .clock import utcnow
 from .db import Database
 from .deadlines import cycle_year, timer_rows
@@ -283,6 +284,8 @@ def fire_on(conn: Connection, db: Database, instance_id: int, trigger: str, acto
     if row.parent_id is not None and dest != row.state:
         advance_parent(conn, db, row.parent_id, comp.definition.key, dest,
                        comp.definition.states)
+    if attempt.transition is not None and attempt.transition.then_children:
+        then_children(conn, db, instance_id, attempt.transition)
     return result
 
 

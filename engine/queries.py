@@ -131,8 +131,8 @@ def available_triggers(db: Database, instance_id: int, actor: Actor) -> list[Ava
 
 def _children_probe(db: Database, comp, instance_id: int, state: str):
     """The ``when_children`` answers for the transitions leaving ``state`` (read once)."""
-    conditions = [t.when_children for t in comp.definition.transitions_from(state)
-                  if t.when_children is not None]
+    conditions = list(dict.fromkeys(c for t in comp.definition.transitions_from(state)
+                                    for c in t.children_conditions))
     if not conditions:
         return None
     with db.read() as conn:

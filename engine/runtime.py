@@ -95,8 +95,8 @@ class CompiledDefinition:
         when it may. A ``when_children`` condition without a ``children`` probe is
         refused: only a write path that has read the children may pass it."""
         reasons = []
-        if spec.when_children is not None:
-            reasons += children_reasons(spec.when_children, children)
+        for cond in spec.children_conditions:
+            reasons += children_reasons(cond, children)
         missing = [f for f in spec.requires if is_blank(data.get(f))]
         if missing:
             labels = "、".join(self.definition.fields[f].label.zh for f in missing)
@@ -122,8 +122,9 @@ class CompiledDefinition:
         for t in self.definition.transitions:
             if t.when_children is not None and "system" in t.roles:
                 for source in t.sources:
-                    key = (source, t.when_children.definition)
-                    found[key] = found.get(key, ()) + (t,)
+                    for cond in t.children_conditions:
+                        key = (source, cond.definition)
+                        found[key] = found.get(key, ()) + (t,)
         return found
 
     def evaluate(self, state: str, trigger: str, attempt: Attempt) -> str | None:
