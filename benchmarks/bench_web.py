@@ -16,6 +16,10 @@ sweep; the annual window opened by its timer in December, 80 % submitted, half o
 accepted and the rest left under review; every unit evaluation in verification. Office
 steps on many children go through ``fire_children`` (one transaction each).
 
+On PostgreSQL the database is then ANALYZEd, as autovacuum does within a minute of
+such a load: without statistics the planner estimates one row everywhere and nests
+loops (My tasks took 0.5 s at 1,600 units before the ANALYZE, 12 ms after).
+
 Then, with the clock pinned at 18 December 2026 10:00 (Shanghai), the Flask test client
 signed in as the office and as one unit's head GETs the office dashboard and My tasks:
 two warm-up requests, then the median server time of ``--repeat`` requests, and the
@@ -208,6 +212,10 @@ def run(units: int, url: str | None, repeat: int) -> tuple[dict, float]:
             began = time.perf_counter()
             build(db, units)
             built = time.perf_counter() - began
+            if db.dialect == "postgresql":  # what autovacuum does within a minute of the load
+                with db.engine.connect().execution_options(
+                        isolation_level="AUTOCOMMIT") as conn:
+                    conn.execute(text("ANALYZE"))
             return measure_pages(db, repeat), built
         finally:
             db.dispose()
