@@ -145,3 +145,12 @@ def list_admin_events(db: Database, *, target_user_id: int | None = None, action
         rows = conn.execute(select(_ae).where(*where).order_by(_ae.c.at.desc(), _ae.c.id.desc())
                             .limit(per_page).offset((page - 1) * per_page)).all()
     return Page(rows, page, per_page, int(total or 0))
+
+
+def log_admin_event(db: Database, *, actor_id: int | None, actor: str, action: str,
+                    target: str, details: dict[str, Any]) -> None:
+    """Append one administrator action in its own transaction (for changes made by
+    functions that own their transaction, such as the organisation imports)."""
+    with db.write() as conn:
+        record_admin_event(conn, actor_id=actor_id, actor=actor, action=action,
+                           target=target, details=details)

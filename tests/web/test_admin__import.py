@@ -80,6 +80,7 @@ def test_a_good_xlsx_users_file_is_imported(client_for, web_db):
     assert response.status_code == 302
     assert "新增 2 条" in client.get("/admin/").get_data(as_text=True)
     assert "xl_expert" in client.get("/admin/users?role=expert").get_data(as_text=True)
+    assert "import_users" in client.get("/admin/changes").get_data(as_text=True)
 
 
 def test_an_unknown_import_kind_is_a_404(client_for):

@@ -29,7 +29,7 @@ from engine.models import Unit, User
 from engine.people import (UserEdit, get_user, import_users, list_users, reset_password,
                            update_user)
 from engine.registry import compiled, list_versions
-from engine.signins import OUTCOMES, list_admin_events, list_login_events
+from engine.signins import OUTCOMES, list_admin_events, list_login_events, log_admin_event
 from workflow import mermaid
 from workflow.roles import ROLES
 
@@ -89,6 +89,9 @@ def import_file(kind: str):
     if report.errors:
         return render_template("admin/import.html", kind=kind, errors=report.errors,
                                problem=None, filename=request.files["file"].filename), 422
+    log_admin_event(get_db(), actor_id=current_user.id, actor=current_user.username,
+                    action=f"import_{kind}", target=request.files["file"].filename or "",
+                    details={"created": report.created, "updated": report.updated})
     flash(_("导入成功:新增 %(n)d 条,更新 %(m)d 条。", n=report.created, m=report.updated), "ok")
     return redirect(url_for("admin.index"))
 
