@@ -95,9 +95,8 @@ def run_cycle(db: Database) -> None:
                                    "close_self_assessment")):
         if key == "annual_self_assessment":
             fire(db, parent, "prepare_year_end", OFFICE)
-        fire(db, parent, opening, OFFICE)
+        fire(db, parent, opening, OFFICE)  # then_children opens every unit's window
         for iid, unit in children(db, parent, key):
-            fire(db, iid, "open_window", SYSTEM)
             fire(db, iid, "submit", head(unit), data={"report": "自评报告"})
             fire(db, iid, "start_review", OFFICE)
             fire(db, iid, "accept", OFFICE)
