@@ -18,7 +18,8 @@ THEN_KEYS = ("definition", "fire")
 # Names the engine or the transitions library already uses on a model or machine.
 RESERVED_TRIGGERS = frozenset({"trigger", "update_data", "start", "fire", "may_trigger",
                                "get_triggers", "set_state", "state", "status",
-                               "extend_deadline", "pause_deadline", "resume_deadline"})
+                               "extend_deadline", "pause_deadline", "resume_deadline",
+                               "remind_now", "attach"})
 # transitions generates to_<state>, is_<state> and may_<trigger> helpers.
 RESERVED_PREFIXES = ("to_", "is_", "may_")
 COMMENT_SETTINGS = ("required", "optional")
