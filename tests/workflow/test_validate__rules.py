@@ -166,7 +166,8 @@ def test_offsets_must_be_whole_numbers(field: str, value: Any) -> None:
 
 
 @pytest.mark.parametrize("trigger", ["to_done", "is_done", "may_finish", "trigger", "update_data",
-                                     "start", "attach", "remind_now", "extend_deadline", "Finish", "finish-now", "1st"])
+                                     "start", "attach", "remind_now", "extend_deadline",
+                                     "Finish", "finish-now", "1st"])
 def test_reserved_or_malformed_trigger_names_are_rejected(trigger: str) -> None:
     t = {"trigger": trigger, "from": "draft", "to": "done", "roles": ["office"]}
 
