@@ -65,11 +65,18 @@ _SET_LAST_HASH = update(_i).where(_i.c.id == bindparam("w_id")).values(
     last_hash=bindparam("w_hash"))
 
 START_TRIGGER = "start"
+#: Definitions whose instances only a dedicated engine function creates, because it
+#: computes fields the filer must not set (an appeal's ``filed_in_time``) and enforces
+#: rules across instances (one appeal per indicator); a plain ``start`` by a unit user
+#: is refused (the office and the system may still start one directly, as a correction).
+DEDICATED_START = {"appeal": "engine.appeals.file_appeal / 结果页面「提出申诉」"}
 UPDATE_TRIGGER = "update_data"
 #: Same-state history entries that neither re-enter the state (timers) nor write a
-#: transition outbox row: saving data, and the deadline changes of engine.extensions.
+#: transition outbox row: saving data, the deadline changes of engine.extensions and
+#: the office's immediate reminder (engine.reminders) and an uploaded file
+#: (engine.attachments).
 QUIET_TRIGGERS = frozenset({UPDATE_TRIGGER, "extend_deadline", "pause_deadline",
-                            "resume_deadline"})
+                            "resume_deadline", "remind_now", "attach"})
 
 
 @dataclass(frozen=True)
@@ -149,6 +156,10 @@ def start(db: Database, key: str, actor: Actor, *, unit_code: str | None = None,
           parent_id: int | None = None, role: str | None = None) -> FireResult:
     """Create an instance of the newest version of definition ``key`` in its initial
     state, with its creation history entry, timers and outbox row."""
+    if key in DEDICATED_START and not actor.is_org_wide:
+        raise InvalidInput(f"{key} 须通过专门的入口创建({DEDICATED_START[key]}) — "
+                           f"{key} instances are created by {DEDICATED_START[key]}, which "
+                           "checks the rules a plain start would bypass", definition=key)
     comp = latest(db, key)
     d = comp.definition
     patch = validate_patch(d, data)

@@ -118,3 +118,17 @@ def test_filings_racing_on_separate_connections_let_exactly_one_through(db, acto
     assert sorted(kind for kind, _ in results) == ["filed"] + ["refused"] * 5, results
     assert len([a for a in appeals(db) if a.data["item"] == "K2"]) == 1
     assert verify_history(db).ok
+
+
+def test_a_unit_cannot_bypass_filing_with_a_plain_start(db, actors, published):
+    """A plain start would let the unit set filed_in_time itself and skip the
+    one-per-indicator check: it is refused, nothing is created, and filing works."""
+    with freeze_time("2027-04-30T02:00:00"):  # long after the window
+        with pytest.raises(InvalidInput) as refused:
+            start(db, "appeal", actors["head101"], unit_code="101",
+                  data={"grounds": "x", "item": "K1", "filed_in_time": "yes"})
+        assert "file_appeal" in refused.value.message
+        assert appeals(db) == []
+        late = file_appeal(db, 2026, actors["head101"], "重点工作", item="K1")
+    [appeal] = appeals(db)
+    assert appeal.id == late.instance_id and appeal.data["filed_in_time"] == "no"
