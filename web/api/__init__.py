@@ -15,7 +15,8 @@ from ..extensions import csrf
 bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)
 
-from . import auth, instances, me, org, results  # noqa: E402  - the modules register the routes
+# the modules register the routes
+from . import attachments, auth, instances, me, org, results  # noqa: E402
 from .errors import json_response  # noqa: E402
 from .spec import document  # noqa: E402
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Response, request
+from flask import Response, current_app, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from engine import WorkflowError
+from engine.attachments import human_size
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,18 @@ def json_response(payload, status: int = 200, headers: dict | None = None) -> Re
     return Response(body, status=status, headers=headers, mimetype="application/json")
 
 
+def _too_large() -> tuple[str, dict]:
+    """The message and details of a request refused before it was read (larger than
+    ``MAX_CONTENT_LENGTH``), naming the attachment limit as the upload page does."""
+    config = current_app.config
+    limit = config.get("ATTACHMENT_MAX_BYTES") or config.get("MAX_CONTENT_LENGTH")
+    details = {"max_bytes": limit, "max_request_bytes": config.get("MAX_CONTENT_LENGTH")}
+    if not limit:
+        return "请求过大 — the request is too large", details
+    return (f"请求过大:单个附件不得超过 {human_size(limit)} — the request is too large (a file "
+            f"may have at most {limit} bytes)", details)
+
+
 def _parts(exc: BaseException) -> tuple[int, str, str, dict, dict]:
     if isinstance(exc, ApiError):
         headers = {"WWW-Authenticate": 'Bearer realm="perfeval"'} if exc.status == 401 else {}
@@ -63,6 +76,8 @@ def _parts(exc: BaseException) -> tuple[int, str, str, dict, dict]:
     if isinstance(exc, CSRFError):
         return 400, "csrf_failed", ("缺少或错误的 CSRF 令牌 — missing or invalid CSRF token "
                                     f"(send X-CSRFToken): {exc.description}"), {}, {}
+    if isinstance(exc, RequestEntityTooLarge):
+        return 413, "payload_too_large", *_too_large(), {}
     if isinstance(exc, HTTPException):
         status = exc.code or 500
         headers = {}

@@ -76,6 +76,15 @@ RESULT = obj({"unit": obj({"id": ID, "code": {"type": "string"}, "name": {"type"
               "rank": nullable({"type": "integer"}), "vetoed": {"type": "boolean"},
               "revision": {"type": "integer"}, "computed_at": TIME,
               "published_at": nullable(TIME)})
+SHA256 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+ATTACHMENT = {"id": ID, "instance_id": ID, "filename": {"type": "string"},
+              "content_type": {"type": "string"}, "size": {"type": "integer", "minimum": 1},
+              "sha256": SHA256, "uploaded_by": {"type": "string"}, "at": TIME,
+              "history_seq": {"type": "integer", "minimum": 1,
+                              "description": "seq of the history entry (trigger attach) "
+                                             "that records the file's SHA-256"},
+              "download_url": {"type": "string",
+                               "description": "GET it for the file's bytes"}}
 
 COMPONENTS: dict[str, dict] = {
     "Error": obj({"error": obj({"code": {"type": "string"}, "message": {"type": "string"},
@@ -135,13 +144,17 @@ COMPONENTS: dict[str, dict] = {
     "NewToken": obj({**TOKEN, "token": {"type": "string"}}),
     "Marked": obj({"marked": {"type": "integer"}}),
     "Result": RESULT,
+    "Attachment": obj(ATTACHMENT),
+    "NewAttachment": obj({**ATTACHMENT, "version": {
+        "type": "integer", "description": "the instance's version after the upload: the "
+                                          "expected_version of the next change"}}),
     "Results": obj({"year": {"type": "integer"}, "published": {"type": "boolean"},
                     "categories": {"type": "array", "items": {"type": "string"}},
                     "items": {"type": "array", "items": ref("Result")}}),
 }
 for _name in ("Instance", "Notification"):
     COMPONENTS[_name + "Page"] = page_of(_name)
-for _name in ("HistoryEntry", "Task", "Unit", "User", "Definition", "Token"):
+for _name in ("HistoryEntry", "Task", "Unit", "User", "Definition", "Token", "Attachment"):
     COMPONENTS[_name.replace("Entry", "") + "List"] = list_of(_name)
 
 # Request bodies.
@@ -160,6 +173,13 @@ NEW_TOKEN = obj({"name": {"type": "string", "minLength": 1, "maxLength": 100},
                                   "description": "validity in days (default 90; the "
                                                  "server's API_TOKEN_MAX_DAYS caps it)"}},
                 ("name",))
+#: multipart/form-data: ``file`` is the uploaded file part (its name gives the type);
+#: the other parts are text, ``expected_version`` a decimal integer.
+ATTACH = obj({"file": {"type": "string", "format": "binary",
+                       "description": "the file, as a file part with its file name "
+                                      "(the extension decides the allowed type)"},
+              "comment": FIRE["properties"]["comment"],
+              "expected_version": FIRE["properties"]["expected_version"]}, ("file",))
 
 # Query parameters: name -> schema (all optional).
 LIMIT = {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}

@@ -49,3 +49,11 @@ def result(row: dict) -> dict:
             "composite": row["composite"], "grade": row["grade"], "rank": row["rank"],
             "vetoed": bool(row["vetoed"]), "revision": row["revision"],
             "computed_at": iso(row["computed_at"]), "published_at": iso(row["published_at"])}
+
+
+def attachment(att, download_url: str) -> dict:
+    """One attachment's listing (``engine.attachments.Attachment``)."""
+    return {"id": att.id, "instance_id": att.instance_id, "filename": att.filename,
+            "content_type": att.content_type, "size": att.size, "sha256": att.sha256,
+            "uploaded_by": att.uploaded_by, "at": iso(att.at), "history_seq": att.history_seq,
+            "download_url": download_url}

@@ -3,7 +3,8 @@
 :func:`operation` registers a view on the blueprint *and* records it; the wrapper
 parses the declared query parameters and JSON body with :mod:`web.api.schemas` before
 the view runs (400 for bad parameters or malformed JSON, 422 for a body that breaks
-its schema). :func:`document` builds the OpenAPI 3.1 description from the same
+its schema); a ``form`` operation takes ``multipart/form-data`` instead (file parts
+and text parts checked against the same kind of schema). :func:`document` builds the OpenAPI 3.1 description from the same
 records, so the two cannot drift.
 """
 
@@ -40,6 +41,9 @@ class Operation:
     description: str = field(default="")
     media: tuple[str, ...] = field(default=())
     session_only: bool = field(default=False)
+    form: dict | None = field(default=None)
+    binary: bool = field(default=False)
+    headers: dict = field(default_factory=dict)
 
     @property
     def path(self) -> str:
@@ -54,6 +58,8 @@ class Operation:
 
 
 OPERATIONS: list[Operation] = []
+#: Form fields that are not part of any operation's schema: a browser form's CSRF token.
+IGNORED_FORM_FIELDS = ("csrf_token",)
 
 
 def _body(schema: dict) -> dict:
@@ -70,6 +76,57 @@ def _body(schema: dict) -> dict:
     return body
 
 
+def is_file_field(schema: dict) -> bool:
+    """A multipart field that holds a file (``format: binary``)."""
+    return schema.get("format") == "binary"
+
+
+def _form_values(schema: dict) -> dict:
+    """The parts of a ``multipart/form-data`` body, checked against ``schema``: file
+    fields (``format: binary``) as werkzeug ``FileStorage`` objects with a file name,
+    text fields converted like query parameters."""
+    if request.mimetype != "multipart/form-data":
+        raise ApiError(415, "unsupported_media_type", "请求体须为 multipart/form-data — send "
+                       "the file as multipart/form-data")
+    props, values, errors = schema["properties"], {}, []
+    for key in request.form:
+        if key in IGNORED_FORM_FIELDS:
+            continue
+        field_schema = props.get(key)
+        if field_schema is None:
+            errors.append((key, "is not a known field"))
+            continue
+        if is_file_field(field_schema):
+            errors.append((key, "must be a file part (with a file name)"))
+            continue
+        raws = request.form.getlist(key)
+        if len(raws) > 1:
+            errors.append((key, "is given more than once"))
+            continue
+        try:
+            values[key] = schemas.coerce(raws[0], field_schema)
+        except ValueError as exc:
+            errors.append((key, str(exc)))
+            continue
+        errors += schemas.validate(values[key], field_schema, key)
+    for key in request.files:
+        parts = request.files.getlist(key)
+        if key not in props or not is_file_field(props[key]):
+            errors.append((key, "is not a known file field"))
+        elif len(parts) > 1:
+            errors.append((key, "is given more than once"))
+        elif not parts[0].filename:
+            errors.append((key, "has no file name"))
+        else:
+            values[key] = parts[0]
+    errors += [(k, "is required") for k in schema.get("required", ())
+               if k not in values and not any(p == k for p, _m in errors)]
+    if errors:
+        raise invalid(422, "invalid_input", "表单不符合要求 — the form does not match its "
+                      "schema", errors)
+    return values
+
+
 def _path_values(op: Operation, kwargs: dict) -> None:
     for name, schema in op.path_params().items():
         if schemas.validate(kwargs.get(name), schema):
@@ -80,18 +137,22 @@ def operation(bp: Blueprint, method: str, rule: str, *, summary: str, tag: str,
               query: dict | None = None, body: dict | None = None, status: int = 200,
               response: str | None = None, errors: tuple[int, ...] = (),
               description: str = "", media: tuple[str, ...] = (),
-              session_only: bool = False) -> Callable:
+              session_only: bool = False, form: dict | None = None, binary: bool = False,
+              headers: dict | None = None) -> Callable:
     """Register the decorated view for ``method rule`` under ``/api/v1``; it receives the
     path parameters, ``query`` (a dict) when declared and ``body`` when declared, and
     returns the payload (serialised as JSON with ``status``) — or, for an operation
     declaring other ``media`` types (text exports), its own Response. A
     ``session_only`` operation refuses bearer tokens (403 ``session_required``) before
-    anything else is looked at."""
+    anything else is looked at. A ``form`` operation receives ``form`` (the parts of a
+    ``multipart/form-data`` body, see :func:`_form_values`). ``binary`` describes the
+    ``media`` as raw bytes; ``headers`` (name → description) the success response's
+    headers."""
 
     def decorate(view: Callable) -> Callable:
         op = Operation(method, "/v1" + rule, view.__name__, summary, tag, query or {}, body,
                        status, response, errors, description or (view.__doc__ or "").strip(),
-                       media, session_only)
+                       media, session_only, form, binary, dict(headers or {}))
         OPERATIONS.append(op)
 
         @functools.wraps(view)
@@ -107,6 +168,8 @@ def operation(bp: Blueprint, method: str, rule: str, *, summary: str, tag: str,
                 kwargs["query"] = values
             if op.body is not None:
                 kwargs["body"] = _body(op.body)
+            if op.form is not None:
+                kwargs["form"] = _form_values(op.form)
             result = view(**kwargs)
             if media:
                 return result
@@ -127,7 +190,15 @@ ERROR_TEXT = {400: "Malformed request: bad query parameter, bad JSON or CSRF fai
                    "not do this)",
               404: "Not found, or not visible to this user (another unit's instance)",
               409: "Conflict: stale expected_version, or the trigger does not leave this state",
-              415: "The body is not JSON", 422: "The body or the data breaks a rule"}
+              413: "Too large: the file exceeds the attachment limit, or the request the "
+                   "server's limit (details: max_bytes)",
+              415: "The body is not JSON", 422: "The body or the data breaks a rule",
+              500: "Server fault (code attachment_unavailable: the stored file is missing "
+                   "or no longer matches its SHA-256)"}
+FORM_ERROR_TEXT = {415: "The body is not multipart/form-data",
+                   422: "The form breaks its schema (no file part, an unknown field), or "
+                        "the file is refused: its type, its content, empty (details: "
+                        "allowed_types, max_bytes)"}
 
 
 def _operation_doc(op: Operation) -> dict:
@@ -142,18 +213,25 @@ def _operation_doc(op: Operation) -> dict:
         codes.add(400)
     if op.body is not None:
         codes.update((400, 415, 422))
+    if op.form is not None:
+        codes.update((400, 413, 415, 422))
     if op.method in ("POST", "PUT", "DELETE", "PATCH"):
         codes.add(400)  # CSRF, for session-authenticated calls
     if op.path_params():
         codes.add(404)
-    content = ({m: {"schema": {"type": "string"}} for m in op.media} if op.media else
+    media_schema = {"type": "string", "format": "binary"} if op.binary else {"type": "string"}
+    content = ({m: {"schema": media_schema} for m in op.media} if op.media else
                {"application/json": {"schema": schemas.ref(op.response) if op.response
                                      else {"type": "object"}}})
     success = ({"description": "No content"} if op.status == 204 else
                {"description": "OK", "content": content})
+    if op.headers:
+        success["headers"] = {name: {"description": text, "schema": {"type": "string"}}
+                              for name, text in op.headers.items()}
     responses = {str(op.status): success}
+    texts = {**ERROR_TEXT, **(FORM_ERROR_TEXT if op.form is not None else {})}
     for code in sorted(codes):
-        responses[str(code)] = {"description": ERROR_TEXT.get(code, "Error"), "content": {
+        responses[str(code)] = {"description": texts.get(code, "Error"), "content": {
             "application/json": {"schema": schemas.ref("Error")}}}
     doc = {"operationId": op.name, "summary": op.summary, "tags": [op.tag],
            "parameters": params, "responses": responses}
@@ -164,6 +242,9 @@ def _operation_doc(op: Operation) -> dict:
     if op.body is not None:
         doc["requestBody"] = {"required": True, "content": {"application/json": {
             "schema": op.body}}}
+    if op.form is not None:
+        doc["requestBody"] = {"required": True, "content": {"multipart/form-data": {
+            "schema": op.form}}}
     return doc
 
 
