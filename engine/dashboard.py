@@ -56,10 +56,12 @@ class Matrix:
     categories: list[str] = field(default_factory=list)
 
 
-def _newest(parent_id: int | None, keys: tuple[str, ...] | None):
-    """The newest instance id per (unit, process), as a subquery."""
+def _newest(parent_id: int | None, keys: tuple[str, ...] | None,
+            unit_ids: list[int] | None = None):
+    """The newest instance id per (unit, process) (of ``unit_ids``), as a subquery."""
     q = (select(func.max(_i.c.id).label("id"))
-         .where(_i.c.subject_unit_id.is_not(None))
+         .where(_i.c.subject_unit_id.is_not(None) if unit_ids is None
+                else _i.c.subject_unit_id.in_(unit_ids))
          .group_by(_i.c.subject_unit_id, _i.c.definition_key))
     if parent_id is not None:
         q = q.where(_i.c.parent_id == parent_id)
@@ -99,11 +101,12 @@ def matrix(db: Database, *, keys: tuple[str, ...] | None = None,
             units_q = units_q.limit(page_size).offset((page - 1) * page_size)
         units = [dict(r._mapping) for r in conn.execute(units_q)]
         summary = conn.execute(summary_q).all()
+        page_newest = _newest(parent_id, keys, [u["id"] for u in units])
         rows = conn.execute(
             select(_i.c.id, _i.c.subject_unit_id, _i.c.definition_key,
                    _i.c.definition_version_id, _i.c.state)
-            .select_from(_i.join(newest, newest.c.id == _i.c.id))
-            .where(_i.c.subject_unit_id.in_([u["id"] for u in units]))).all() if units else []
+            .select_from(_i.join(page_newest, page_newest.c.id == _i.c.id))).all() \
+            if units else []
     cells: dict[tuple[int, str], Cell] = {}
     for r in rows:
         spec = compiled(db, r.definition_version_id).definition.states[r.state]
@@ -175,15 +178,16 @@ def overdue(db: Database, *, today: date | None = None, limit: int = 500,
     with db.read() as conn:
         rows = conn.execute(query).all()
     calendar = calendar_for(db)
-    out, seen = [], set()
+    out, seen, late = [], set(), {}
     for r in rows:
         if r.id in seen:
             continue
         seen.add(r.id)
+        if r.due_date not in late:  # many share a due date; counting days is not free
+            late[r.due_date] = calendar.working_days_between(r.due_date, today)
         definition = compiled(db, r.definition_version_id).definition
         out.append(Overdue(r.id, r.definition_key, definition.title, r.code, r.name,
-                           definition.states[r.state].label, r.due_date,
-                           calendar.working_days_between(r.due_date, today)))
+                           definition.states[r.state].label, r.due_date, late[r.due_date]))
     return out
 
 
