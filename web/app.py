@@ -21,7 +21,9 @@ from engine import Database
 from . import auth, errors, i18n
 from .extensions import csrf, login_manager
 from .api import bp as api_bp
-from .views import admin, audit, instances, office, results, tasks
+from .views import admin, audit, cycles, instances, office, results, tasks
+from .views import account
+from .views import tokens as token_views
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +63,17 @@ def default_config() -> dict:
         "WTF_CSRF_SSL_STRICT": True,
         "BABEL_DEFAULT_LOCALE": os.environ.get("PERFEVAL_LOCALE", "zh_CN"),
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("PERFEVAL_TIMEZONE", "Asia/Shanghai"),
-        "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+        # attachments (engine.attachments): folder (default <instance>/attachments) and
+        # size limit; MAX_CONTENT_LENGTH follows the limit (+1 MiB for the form) unless set
+        "ATTACHMENT_DIR": os.environ.get("PERFEVAL_ATTACHMENT_DIR"),
+        "ATTACHMENT_MAX_BYTES": int(os.environ.get("PERFEVAL_ATTACHMENT_MAX_BYTES")
+                                    or 20 * 1024 * 1024),
+        "MAX_CONTENT_LENGTH": None,
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCK_SECONDS": 15 * 60,
+        # personal API tokens (web.api.tokens): validity when none is asked for, and the cap
+        "API_TOKEN_DEFAULT_DAYS": int(os.environ.get("PERFEVAL_API_TOKEN_DEFAULT_DAYS") or 90),
+        "API_TOKEN_MAX_DAYS": int(os.environ.get("PERFEVAL_API_TOKEN_MAX_DAYS") or 365),
         "DB": None,  # an engine.Database to use instead of DATABASE_URL (tests, demo)
     }
 
@@ -75,6 +85,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(default_config())
     if test_config:
         app.config.update(test_config)
+    if app.config["MAX_CONTENT_LENGTH"] is None:
+        app.config["MAX_CONTENT_LENGTH"] = app.config["ATTACHMENT_MAX_BYTES"] + 1024 * 1024
     if not app.config["SECRET_KEY"]:
         log.warning("PERFEVAL_SECRET_KEY is not set: using a random key (sessions end "
                     "when the process restarts; set it when running several workers)")
@@ -88,7 +100,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     auth.init_app(app)
     errors.init_app(app)
     for blueprint in (auth.bp, tasks.bp, instances.bp, office.bp, results.bp, audit.bp,
-                      admin.bp, api_bp):
+                      admin.bp, api_bp, cycles.bp, account.bp, token_views.bp):
         app.register_blueprint(blueprint)
 
     @app.after_request

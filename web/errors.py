@@ -11,9 +11,10 @@ import logging
 from flask import Flask, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from engine import WorkflowError
+from engine.attachments import human_size
 
 from .api.errors import error_response, is_api_request
 
@@ -41,6 +42,14 @@ def init_app(app: Flask) -> None:
         if is_api_request():
             return error_response(exc)
         return render_error(400, _("表单已失效(缺少或错误的安全令牌),请刷新页面后重试。"))
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(exc: RequestEntityTooLarge):
+        if is_api_request():
+            return error_response(exc)
+        limit = app.config.get("ATTACHMENT_MAX_BYTES") or app.config["MAX_CONTENT_LENGTH"]
+        return render_error(413, _("单个附件不得超过 %(size)s,请压缩或拆分后重新上传。",
+                                   size=human_size(limit)))
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

@@ -132,6 +132,10 @@ def fire_trigger(instance_id: int):
     trigger = request.form.get("trigger", "")
     if trigger not in definition.triggers():
         abort(400)
+    from ..auth import fresh_auth_redirect  # approvals need a recent password
+
+    if (stale := fresh_auth_redirect(trigger, url_for("instances.show", instance_id=instance_id))):
+        return stale
     posted = _posted_data(definition) if definition.states[view.state].editable_by else {}
     data = {k: v for k, v in posted.items() if view.data.get(k) != v}
     result = fire(get_db(), instance_id, trigger, actor(),
