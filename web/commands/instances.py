@@ -1,12 +1,17 @@
-"""``perfeval start|fire|save|show|list|history`` — the same engine calls the UI makes."""
+"""``perfeval start|fire|save|show|list|history`` and ``perfeval instances attach|attachments``
+— the same engine calls the UI and the API make."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
 from engine import (actor_for, available_triggers, fire, get_instance, list_instances,
                     read_history, start, update_data)
+from engine.attachments import AttachmentSettings, attach, human_size, list_attachments
 from engine.clock import to_local
+from web.api import serialize
 
 from .common import db_options, emit, parse_json_option
 
@@ -24,8 +29,14 @@ def _result(as_json: bool, result, verb: str) -> None:
          f"(version {result.version})")
 
 
+def _attachment(att) -> dict:
+    """An attachment as ``--json`` prints it (the API's listing without the URL)."""
+    return {k: v for k, v in serialize.attachment(att, "").items() if k != "download_url"}
+
+
 def register(main: click.Group) -> None:
     """Attach the instance commands to ``main``."""
+    _register_instances_group(main)
 
     @main.command("start")
     @click.argument("definition")
@@ -117,3 +128,48 @@ def register(main: click.Group) -> None:
             f"[{e['trigger']}] {e['actor']} ({e['role']})"
             + (f" “{e['comment']}”" if e["comment"] else "") + f"  {e['hash'][:12]}"
             for e in entries))
+
+
+def _register_instances_group(main: click.Group) -> None:
+    """The ``instances`` group: files attached to an instance."""
+
+    @main.group("instances")
+    def group() -> None:
+        """Files attached to instances (stored under PERFEVAL_ATTACHMENT_DIR)."""
+
+    @group.command("attach")
+    @click.argument("instance_id", type=int)
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True,
+                                            path_type=Path))
+    @click.option("--comment", default=None, help="Recorded with the upload in the history.")
+    @AS_USER
+    @click.option("--expected-version", type=int, default=None,
+                  help="Refuse (exit 6) unless the instance is still at this version.")
+    @db_options
+    def attach_cmd(db, as_json, instance_id, file, comment, username, expected_version):
+        """Attach FILE to INSTANCE_ID; its SHA-256 goes into the history (trigger attach).
+
+        The file name's extension decides the type (pdf, docx, xlsx, pptx, doc, xls,
+        jpg, jpeg, png, txt, csv) and the content must match it; at most
+        PERFEVAL_ATTACHMENT_MAX_BYTES (default 20 MB). Refused: exit 8 (type, size,
+        content), 3 (role), 6 (stale --expected-version), 7 (no such instance)."""
+        with file.open("rb") as stream:
+            att = attach(db, instance_id, actor_for(db, username), file.name, stream,
+                         expected_version=expected_version, comment=comment,
+                         settings=AttachmentSettings.from_env())
+        emit(as_json, {**_attachment(att), "version": att.history_seq},
+             f"已上传 attached: #{att.id} {att.filename} ({human_size(att.size)}, "
+             f"{att.content_type}) → #{instance_id} version {att.history_seq}\n"
+             f"SHA-256 {att.sha256}")
+
+    @group.command("attachments")
+    @click.argument("instance_id", type=int)
+    @click.option("--as", "username", default=None, help="Only if this user may see it.")
+    @db_options
+    def attachments_cmd(db, as_json, instance_id, username):
+        """The files attached to INSTANCE_ID, oldest first."""
+        actor = actor_for(db, username) if username else None
+        found = list_attachments(db, instance_id, actor)
+        emit(as_json, [_attachment(a) for a in found], "\n".join(
+            f"#{a.id:<5} {_when(a.at)} {a.filename}  {human_size(a.size)}  {a.uploaded_by}  "
+            f"(history {a.history_seq})  {a.sha256}" for a in found) or "(none)")
