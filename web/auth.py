@@ -173,13 +173,23 @@ def needs_fresh_auth(trigger: str) -> bool:
         _now_ts() - stamped > current_app.config["FRESH_AUTH_SECONDS"]
 
 
+#: Fields of the confirmation form itself, never carried over from the held action.
+_OWN_FIELDS = frozenset({"csrf_token", "password", "next", "resume"})
+
+
 def fresh_auth_redirect(trigger: str, back: str):
-    """A redirect to the confirmation page (returning to ``back``) when ``trigger``
-    needs a fresh password; None when the action may go ahead."""
+    """When ``trigger`` needs a fresh password: the confirmation page, holding the
+    posted action (its comment and fields ride along as hidden inputs, so nothing typed
+    is lost; on a correct password :func:`confirm` re-posts them to the same URL with a
+    307). None when the action may go ahead."""
     if not needs_fresh_auth(trigger):
         return None
     flash(_("此操作需要再次输入密码确认身份。"), "error")
-    return redirect(url_for("auth.confirm", next=back))
+    if request.method != "POST":
+        return redirect(url_for("auth.confirm", next=back))
+    carry = [(k, v) for k, v in request.form.items(multi=True) if k not in _OWN_FIELDS]
+    return render_template("auth/confirm.html", form=ConfirmForm(), next=back,
+                           resume=request.path, carry=carry, trigger=trigger), 200
 
 
 class ConfirmForm(FlaskForm):
@@ -250,6 +260,10 @@ def confirm():
     """Re-enter the password before an approval (fresh authentication)."""
     form = ConfirmForm()
     target = request.values.get("next", "")
+    resume = request.form.get("resume", "")
+    resume = resume if resume and _safe_next(resume) == resume else ""
+    carry = [(k, v) for k, v in request.form.items(multi=True) if k not in _OWN_FIELDS] \
+        if resume else []
     if request.method == "POST":
         if is_locked(current_user.username, _address()):
             _record("confirm", "locked", current_user.username, current_user.id)
@@ -260,9 +274,12 @@ def confirm():
             _record("confirm", outcome, current_user.username, current_user.id)
             if actor is not None:
                 stamp_auth()
+                if resume:  # carry out the held action: the browser re-posts its fields
+                    return redirect(resume, code=307)
                 return redirect(_safe_next(target))
         flash(_("密码错误。"), "error")
-        return render_template("auth/confirm.html", form=form, next=target), 401
+        return render_template("auth/confirm.html", form=form, next=target, resume=resume,
+                               carry=carry), 401
     return render_template("auth/confirm.html", form=form, next=target)
 
 

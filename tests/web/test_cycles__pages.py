@@ -211,3 +211,24 @@ def test_the_pages_speak_english_on_request(web_db, planning, client_for):
     assert "Units not done (3)" in body and "Progress per process" in body
     results = office.get(f"/results/?year={YEAR}").get_data(as_text=True)
     assert "Reason for computing" in results and "Enter scores" in results
+
+
+def test_a_stale_session_confirms_the_password_before_forcing(web_db, planning, client_for):
+    from datetime import timedelta
+
+    from freezegun import freeze_time
+
+    with freeze_time("2026-11-27 02:00:00") as frozen:
+        office = client_for("office")
+        frozen.tick(timedelta(hours=1))
+        body = {"trigger": "force_start_monitoring", "reason": "县委要求按期启动监测",
+                "confirm": "yes"}
+        held = office.post(f"/cycles/{YEAR}/force", body)
+        assert held.status_code == 200 and "确认身份" in held.get_data(as_text=True)
+        assert get_instance(web_db, planning).state == "planning"
+        back = office.post("/auth/confirm", {**body, "password": PASSWORD,
+                                             "next": f"/cycles/{YEAR}",
+                                             "resume": f"/cycles/{YEAR}/force"})
+        assert back.status_code == 307
+        assert office.post(back.headers["Location"], body).status_code == 302
+    assert get_instance(web_db, planning).state == "monitoring"

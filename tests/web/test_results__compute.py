@@ -268,3 +268,22 @@ def test_a_veto_needs_an_item_and_a_reason_and_the_office(cycle, client_for):
     for user in ("committee", "leader", "head101"):
         assert client_for(user).post("/results/veto", {
             "year": str(YEAR), "unit": "101", "item": "安全生产", "reason": "x"}).status_code == 403
+
+
+def test_a_stale_session_confirms_the_password_before_publishing(scored, client_for, web_db):
+    from datetime import timedelta
+
+    from freezegun import freeze_time
+
+    with freeze_time("2026-11-27 02:00:00") as frozen:
+        office = client_for("office")
+        assert computed(office).status_code == 302
+        frozen.tick(timedelta(hours=1))
+        held = office.post("/results/publish", {"year": str(YEAR)})
+        assert held.status_code == 200 and "确认身份" in held.get_data(as_text=True)
+        assert all(r["published_at"] is None for r in read_results(web_db, YEAR))
+        back = office.post("/auth/confirm", {"year": str(YEAR), "password": PASSWORD,
+                                             "next": "/results/", "resume": "/results/publish"})
+        assert back.status_code == 307
+        assert office.post(back.headers["Location"], {"year": str(YEAR)}).status_code == 302
+    assert all(r["published_at"] is not None for r in read_results(web_db, YEAR))

@@ -81,6 +81,11 @@ def show(year: int):
 @roles_required(*READERS)
 def advance_(year: int):
     """Fire a step of the cycle (its ``when_children`` is checked by the engine)."""
+    from ..auth import fresh_auth_redirect  # approvals need a recent password
+
+    if (stale := fresh_auth_redirect(request.form.get("trigger", ""),
+                                     url_for("cycles.show", year=year))):
+        return stale
     instance_id = cycle_for_year(get_db(), year)["instance_id"]
     result = advance(get_db(), instance_id, request.form.get("trigger", ""), actor(),
                      comment=request.form.get("comment", "").strip() or None,
@@ -105,6 +110,10 @@ def force_(year: int):
         if step is None:
             raise InvalidInput(_("当前阶段不能执行该强制推进。"))
         return render_template("cycles/confirm_force.html", c=view, step=step, reason=reason)
+    from ..auth import fresh_auth_redirect  # forcing a step needs a recent password
+
+    if (stale := fresh_auth_redirect(trigger, url_for("cycles.show", year=year))):
+        return stale
     result = force(db, cycle_for_year(db, year)["instance_id"], trigger, actor(), reason,
                    expected_version=request.form.get("version", type=int))
     flash(_("已强制推进:%(moved)s", moved=_moved(result)), "ok")

@@ -191,6 +191,10 @@ def compute():
 def publish():
     """Publish the year's results."""
     year = _year()
+    from ..auth import fresh_auth_redirect  # publication needs a recent password
+
+    if (stale := fresh_auth_redirect("publish_results", url_for("results.index", year=year))):
+        return stale
     n = publish_results(get_db(), year, actor())
     flash(_("已公布 %(n)d 个单位的结果。", n=n), "ok")
     return redirect(url_for("results.index", year=year))
@@ -254,6 +258,10 @@ def adjust(appeal_id: int):
     decision = request.form.get("decision", "").strip()
     if not item or not decision:
         raise InvalidInput(_("请选择调整的项目,并填写复核结论。"))
+    from ..auth import fresh_auth_redirect  # an adjustment re-publishes: recent password
+
+    if (stale := fresh_auth_redirect("adjust", url_for("results.appeals", year=year))):
+        return stale
     changes = adjust_for_appeal(get_db(), appeal_id, actor(), item,
                                 request.form.get("value", "").strip(), decision)
     flash(_("已调整并重新公布,%(n)d 个单位的结果发生变化。", n=len(changes)), "ok")
