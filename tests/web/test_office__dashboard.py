@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import xml.etree.ElementTree as ET
+from datetime import datetime
 
 import pytest
 from freezegun import freeze_time
@@ -80,7 +81,7 @@ def _matrix(body: str) -> str:
 
 
 def test_fired_escalations_are_listed(client_for, web_db, cycle):
-    sweep(web_db, __import__("datetime").datetime(2026, 4, 2, 2, 0))
+    sweep(web_db, datetime(2026, 4, 2, 2, 0))  # 10:00 on 2 April: plans' escalations
     body = client_for("office").get("/office/").get_data(as_text=True)
     rows = re.search(r'<table class="grid" id="escalations">.*?</table>', body, re.S).group(0)
     assert rows.count('class="escalation level-1"') == 3
