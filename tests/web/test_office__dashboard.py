@@ -147,3 +147,11 @@ def test_export_follows_the_selected_cycle(client_for, web_db, cycle):
     assert "dashboard-2026.xlsx" in response.headers["Content-Disposition"]
     rows = list(load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True))
     assert len(rows) == 4 and rows[1][:2] == ("101", "县发展和改革局")
+
+
+def test_the_dashboard_in_english(client_for, web_db, cycle):
+    client = client_for("office")
+    client.post("/lang", {"lang": "en"})
+    body = client.get("/office/").get_data(as_text=True)
+    assert "Remind now" in body and "Progress over the year" in body
+    assert "2026 evaluation cycle" in body and "Annual performance plan" in body
