@@ -14,19 +14,27 @@ through review, revision and publication, then ``audit verify``.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
+from contextlib import nullcontext
+from datetime import date
 from pathlib import Path
+from time import perf_counter
 
 import click
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from engine import (Database, actor_for, add_user, available_triggers, fire, init,
                     read_history, start, update_data, verify_history)
-from engine.clock import to_local
+from engine.attachments import AttachmentSettings
+from engine.clock import local_to_utc, pinned, to_local
 from engine.exceptions import WorkflowError
 from engine.models import Instance, Unit, User
+
+from .demo_year import local_now, replay_years
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +56,6 @@ ORG_USERS = (("office", "office", "市绩效办 王主任"), ("committee", "comm
              ("leader", "leader", "市领导 孙副市长"), ("expert", "expert", "评审专家 周教授"),
              ("auditor", "auditor", "市审计局 李审计"), ("admin", "admin", "系统管理员"))
 PLAN = "performance_plan"
-GOALS = {"goals": "全年重点任务按季度分解,主要指标增长8%", "measures": "项目清单化、责任到人、每月调度"}
-# Progress of unit i's plan: its pattern is PATTERN[i % len(PATTERN)].
-PATTERN = ("draft", "approved", "submitted", "revise", "published", "under_review",
-           "approved", "drafted")
-FIRST = ("drafted", "revise", "under_review")  # units 0, 1, 2: the demo users' own plans
 
 
 def seed_demo(db: Database) -> None:
@@ -131,12 +134,30 @@ def run_script(db: Database) -> None:
 
 def _units(db: Database) -> list:
     with db.read() as conn:
-        return conn.execute(select(Unit.id, Unit.code, Unit.name).order_by(Unit.code)).all()
+        return conn.execute(select(Unit.id, Unit.code, Unit.name, Unit.category)
+                            .order_by(Unit.code)).all()
 
 
-def _load_organisation(db: Database) -> str:
-    """The bundled sample city if present, else the small demo county."""
+def _city_subset(db: Database, size: int) -> None:
+    """The first units of each category of the sample city, ``size`` in all (tests)."""
+    from engine.org import read_table
+    from engine.people import SAMPLES, samples_dir
+
+    rows = read_table(samples_dir() / SAMPLES["city"])[1:]
+    categories = list(dict.fromkeys(r[2] for r in rows))
+    per = -(-size // len(categories))
+    chosen = [r for c in categories for r in [x for x in rows if x[2] == c][:per]][:size]
+    with db.write_session() as session:
+        session.add_all(Unit(code=str(c), name=n, category=k) for c, n, k in chosen)
+
+
+def _load_organisation(db: Database, size: int | None = None) -> str:
+    """The bundled sample city (or ``size`` of its units) if present, else the small
+    demo county."""
     try:
+        if size:
+            _city_subset(db, size)
+            return f"city, {size} units"
         from engine.people import load_sample
 
         load_sample(db, "city")
@@ -164,79 +185,51 @@ def _add_users(db: Database, units: list) -> list[tuple[str, str, str]]:
     return shown
 
 
-def _plans(db: Database, units: list, office) -> dict[int, int]:
-    """unit id → its performance plan: the 2026 cycle's when it can be opened
-    (``engine.cycles``), else one started per unit."""
+def _has_plans(db: Database) -> bool:
+    """Whether the demo's data exists (False too when the schema does not yet)."""
     try:
-        from engine.cycles import open_cycle
-
-        open_cycle(db, 2026, office)
-    except Exception as exc:  # noqa: BLE001 - no cycles module/table yet: plans alone
-        log.info("no cycle opened (%s); starting plans directly", exc)
-    with db.read() as conn:
-        plans = dict(conn.execute(select(Instance.subject_unit_id, Instance.id).where(
-            Instance.definition_key == PLAN).order_by(Instance.id)).all())
-    for unit in units:
-        if unit.id not in plans:
-            plans[unit.id] = start(db, PLAN, office, unit_id=unit.id).instance_id
-    return plans
+        with db.read() as conn:
+            return conn.execute(select(Instance.id).where(Instance.definition_key == PLAN)
+                                .limit(1)).first() is not None
+    except SQLAlchemyError:
+        return False
 
 
-def _progress(db: Database, plan_id: int, target: str, head, office) -> None:
-    """Move one plan to ``target`` through the engine, as its people would."""
-    if target == "draft":
-        return
-    update_data(db, plan_id, head, GOALS)
-    if target == "drafted":
-        return
-    fire(db, plan_id, "submit", head)
-    if target == "submitted":
-        return
-    fire(db, plan_id, "start_review", office)
-    if target == "under_review":
-        return
-    if target == "revise":
-        fire(db, plan_id, "request_revision", office, comment="目标需量化到季度,请补充分季度指标")
-        return
-    fire(db, plan_id, "approve", office)
-    if target == "published":
-        fire(db, plan_id, "publish", office)
+def _attachment_settings(db: Database, folder: Path | None) -> AttachmentSettings:
+    """Where the demo's files go: ``folder``, else ``PERFEVAL_ATTACHMENT_DIR``, else
+    ``attachments`` beside a SQLite database (the demo's folder), else the default."""
+    if folder is not None:
+        return AttachmentSettings(Path(folder))
+    if not os.environ.get("PERFEVAL_ATTACHMENT_DIR") and db.dialect == "sqlite" \
+            and db.engine.url.database:
+        return AttachmentSettings(Path(db.engine.url.database).resolve().parent / "attachments")
+    return AttachmentSettings.from_env()
 
 
-def _sweep_and_dispatch(db: Database) -> None:
-    try:
-        from engine.timers import sweep
+def setup_web_demo(db: Database, console: Console, *, units: int | None = None,
+                   attachments: Path | None = None) -> list[tuple[str, str, str]]:
+    """Initialise, import, add users and replay the evaluation years up to today
+    (:mod:`.demo_year`); idempotent. Returns the users to show.
 
-        sweep(db)
-        from notifications import dispatch
-
-        dispatch(db)
-    except Exception as exc:  # noqa: BLE001 - the demo still serves without them
-        log.warning("initial sweep/dispatch failed: %s", exc)
-
-
-def setup_web_demo(db: Database, console: Console) -> list[tuple[str, str, str]]:
-    """Initialise, import, add users and progress; idempotent. Returns the users to show."""
-    init(db)
-    with db.read() as conn:
-        ready = conn.execute(select(Instance.id).where(Instance.definition_key == PLAN)
-                             .limit(1)).first() is not None
-    which = _load_organisation(db) if not ready else "existing"
-    units = _units(db)
-    shown = _add_users(db, units)
+    ``units`` takes that many units of the sample city instead of all 74 (tests);
+    ``attachments`` is the folder for the demo's files (default: beside the database).
+    """
+    ready = _has_plans(db)
+    year = local_now().year
+    # the organisation exists before the first step of the previous year
+    with (nullcontext() if ready else pinned(local_to_utc(date(year - 1, 1, 4), 8))):
+        init(db)
+        which = _load_organisation(db, units) if not ready else "existing"
+        rows = _units(db)
+        shown = _add_users(db, rows)
     if ready:
         console.print("演示数据已存在 demo data exists — reusing it")
         return shown
-    office = actor_for(db, "office")
-    plans = _plans(db, units, office)
-    for index, unit in enumerate(units):
-        target = FIRST[index] if index < len(FIRST) else PATTERN[index % len(PATTERN)]
-        try:
-            _progress(db, plans[unit.id], target, actor_for(db, f"head_{unit.code}"), office)
-        except WorkflowError as exc:
-            log.warning("demo progress of unit %s stopped: %s", unit.code, exc.message)
-    _sweep_and_dispatch(db)
-    console.print(f"已导入 {len(units)} 个单位 ({which}) · {len(plans)} 份年度绩效计划")
+    started = perf_counter()
+    replay = replay_years(db, rows, year, attachments=_attachment_settings(db, attachments))
+    console.print(f"已导入 {len(rows)} 个单位 ({which}) · {year - 1} 年度考评已完成结果运用,"
+                  f"{year} 年度考评进行至今天 — replayed {replay.days} days of {year - 1}–{year} "
+                  f"with {replay.sweeps} timer sweeps in {perf_counter() - started:.1f} s")
     return shown
 
 
