@@ -1,0 +1,125 @@
+"""Acceptance as a new user: a tour of every page, per role, in real Chromium.
+
+One live server over the demo's data (``tour_support.build_site``). Each role signs in
+through the login form and crawls from the header's links, following every same-origin
+GET link; no page may answer 5xx or show a traceback, every link the UI shows a role
+must answer 200 for that role (a link leading to 403 is a UI bug), and no page may log
+a console error or a CSP violation. Pages a role's nav does not show answer 403/404 when
+typed in. Two roles take the tour again in English: the chrome (nav, headings, table
+headers, buttons, labels) must be translated. Screenshots of every distinct page go to
+``tests/artifacts/tour/<role>/``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from engine import Database
+from test_browser__plan_journey import CHROMIUM, browser_type_launch_args  # noqa: F401
+from tour_support import Crawler, build_site, cjk_chrome
+from web.app import create_app
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}")
+SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "tour"
+ROLES = {"office": "office", "committee": "committee", "leader": "leader",
+         "expert": "expert", "auditor": "auditor", "admin": "admin",
+         "unit_staff": "staff_101", "unit_head": "head_101"}
+# Each header link and the roles whose nav shows it (base.html); anyone else typing its
+# address gets 403 (or 404), never the page.
+NAV = {"/office/": {"office", "committee", "leader", "admin"},
+       "/cycles/": {"office", "committee", "leader", "auditor", "admin"},
+       "/audit/": {"auditor", "office", "admin"},
+       "/admin/": {"admin"},
+       "/admin/tokens": {"admin"},
+       "/admin/definitions": {"admin", "office"}}
+# Chinese that the English pages show on purpose: the column names the score importer reads.
+INTENDED = ["单位编码, 指标, 得分"]
+EVERYONE = ("/", "/instances/", "/results/", "/account/password", "/account/tokens")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The demo city with every page populated, served on a free port in a thread."""
+    folder = tmp_path_factory.mktemp("tour")
+    db = Database(f"sqlite:///{folder / 'tour.db'}")
+    facts = build_site(db, folder)
+    app = create_app({"DB": db, "SECRET_KEY": "tour-test", "SESSION_COOKIE_SECURE": False,
+                      "REMEMBER_COOKIE_SECURE": False, "TESTING": True,
+                      "ATTACHMENT_DIR": str(folder / "attachments")})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", facts
+    finally:
+        server.shutdown()
+        thread.join(5)
+        server.server_close()
+        db.dispose()
+
+
+def _sign_in(browser, base: str, username: str, password: str):
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 800})
+    page = context.new_page()
+    page.goto(f"{base}/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("#login")
+    page.wait_for_url(f"{base}/")
+    return context, page
+
+
+def _report(visits) -> list[str]:
+    bad = []
+    for v in visits:
+        if v.status != 200 or v.problems:
+            bad.append(f"{v.url} → {v.status} (linked from {v.source}) {'; '.join(v.problems)}")
+    return bad
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_every_page_a_role_can_reach_works(browser, site, role):
+    base, facts = site
+    folder = SHOTS / role
+    shutil.rmtree(folder, ignore_errors=True)
+    context, page = _sign_in(browser, base, ROLES[role], facts["password"])
+    try:
+        crawler = Crawler(page, base, folder)
+        nav = crawler.nav_links()
+        visits = crawler.crawl("/")
+        reached = {v.url for v in visits}
+        assert set(nav) <= reached, f"nav links not crawled: {set(nav) - reached}"
+        assert not _report(visits), "\n".join([f"{role}:"] + _report(visits))
+        assert len([v for v in visits if v.status == 200]) >= 8
+        for path, roles in NAV.items():
+            assert (path in nav) == (role in roles), f"{role}: nav link {path}"
+            if role not in roles:
+                response = context.request.get(base + path, max_redirects=0)
+                assert response.status in (403, 404), f"{role} typed {path}: {response.status}"
+        for path in EVERYONE:
+            assert any(v.url == path and v.status == 200 for v in visits), f"{role}: {path}"
+    finally:
+        context.close()
+    assert list(folder.glob("*.png"))
+
+
+@pytest.mark.parametrize("role", ["office", "unit_head"])
+def test_the_tour_in_english_has_no_chinese_chrome(browser, site, role):
+    base, facts = site
+    context, page = _sign_in(browser, base, ROLES[role], facts["password"])
+    try:
+        page.click("#lang-switch")
+        page.wait_for_load_state()
+        assert page.inner_text("#lang-switch") == "中文"
+        names = sorted(facts["unit_names"] + facts["people"] + INTENDED, key=len, reverse=True)
+        crawler = Crawler(page, base, SHOTS / f"{role}-en", cap=2)
+        visits = crawler.crawl("/", check=lambda p: [f"untranslated: {t!r}"
+                                                     for t in cjk_chrome(p, names)])
+        assert not _report(visits), "\n".join([f"{role} (English):"] + _report(visits))
+    finally:
+        context.close()
