@@ -2,13 +2,34 @@
 
 Without options it creates (or reuses) an embedded SQLite database in ``./instance``
 (``--folder``), loads the bundled definitions, imports the bundled 74-unit sample
-city, creates one demo user per role, gives the units' 2026 performance plans
-realistic progress (some approved or published, some returned, some still in draft
-and overdue), runs one timer sweep so reminders and escalations are already out, and
-serves the web UI at http://127.0.0.1:5000 with the scheduler in-process.
+city, creates one demo user per role (office, committee, leader, expert, auditor,
+admin, ``staff_101`` and a head ``head_<code>`` for every unit; password
+:data:`DEMO_PASSWORD`), replays the evaluation year up to today and serves the web UI
+at http://127.0.0.1:5000 with the scheduler in-process.
 
-``perfeval demo --script`` keeps the original terminal walkthrough: one unit's plan
-through review, revision and publication, then ``audit verify``.
+The replay (:mod:`.demo_year`) runs a dated script through the engine with its clock
+pinned at each step and every timer swept at its own moment, so history entries,
+reminders, overdue marks and escalations carry their real dates:
+
+- the previous year, complete: work plan issued in January, indicator systems filed
+  in February (one returned once), plans submitted February–March (some returned and
+  revised, a few late: reminded, marked overdue and escalated on 1–2 April), the
+  half-year window opened by the sweep on 07-15 and the annual one on 12-01 (late
+  reports marked overdue and submitted late), scores entered in January, results
+  computed and published in February, three appeals (one upheld, one adjusted with
+  re-ranking, one rejected as late), rectifications for the units graded 不合格 (one
+  closed, one in progress, one overdue and escalated) — the cycle stays in 结果运用
+  while they are open;
+- the current year as far as today reaches, the same way; the demo users' units
+  (101, 102, 103) keep their plans in draft, returned and under review so a new user
+  can walk "unit submits, office returns, unit revises, office approves", and the
+  office forced the cycle on to monitoring in April with those units listed;
+- files attached on the way (a plan's XLSX, self-assessment PDFs), stored beside the
+  database (``<folder>/attachments``) unless ``PERFEVAL_ATTACHMENT_DIR`` is set.
+
+A second run reuses the data. ``perfeval demo --script`` keeps the original terminal
+walkthrough: one unit's plan through review, revision and publication, then
+``audit verify``.
 """
 
 from __future__ import annotations
@@ -281,7 +302,8 @@ def register(main: click.Group) -> None:
 def _web_demo(db: Database, folder: Path, host: str, port: int, no_serve: bool) -> None:
     console = Console()
     console.print(f"数据库 database: {db.engine.url}")
-    shown = setup_web_demo(db, console)
+    files = None if os.environ.get("PERFEVAL_ATTACHMENT_DIR") else folder / "attachments"
+    shown = setup_web_demo(db, console, attachments=files)  # where the app looks for them
     console.print(_credentials(shown))
     if no_serve:
         return

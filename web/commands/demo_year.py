@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import groupby
-from pathlib import Path
 from typing import Any, Callable
 
 from sqlalchemy import func, select
@@ -161,8 +160,14 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
 # --- who does what: profiles by unit index -------------------------------------------
 
 
+MIN_UNITS = 9
+
+
 def profiles(n: int) -> dict[str, set[int]]:
-    """Which units (by index) are late, returned, low-graded, appealing, …"""
+    """Which units (by index) are late, returned, low-graded, appealing, … (at least
+    :data:`MIN_UNITS`: three demo users' units, three graded lowest, three appealing)."""
+    if n < MIN_UNITS:
+        raise ValueError(f"the demo's year needs at least {MIN_UNITS} units, not {n}")
     demo = {0, 1, 2} if n > 5 else set()
     rest = [i for i in range(n) if i not in demo]
     low = sorted({rest[len(rest) // 2], rest[(3 * len(rest)) // 4], rest[-1]})
@@ -229,13 +234,15 @@ def _indicator_systems(rp: Replay, d: Dates, year: int, current: bool) -> list[S
             steps.append(Step(_at(d.after(back, 2), 10), year, Move(
                 handle, 0, "submit", "office", data={"indicators": [dict(r) for r in INDICATORS]},
                 comment="已按意见调整 K1 权重说明")))
-            steps.append(Step(_at(d.after(back, 2), 16), year, Move(handle, 0, "start_review", "committee")))
+            steps.append(Step(_at(d.after(back, 2), 16), year,
+                              Move(handle, 0, "start_review", "committee")))
             approve = d.after(back, 4)
         else:
             approve = d.after(submitted, 3)
         steps.append(Step(_at(approve, 10, n), year, Move(handle, 0, "approve", "committee")))
         in_force = d.after(submitted, 8)
-        steps.append(Step(_at(in_force, 9, 30 + n), year, Move(handle, 0, "put_in_force", "office")))
+        steps.append(Step(_at(in_force, 9, 30 + n), year,
+                          Move(handle, 0, "put_in_force", "office")))
         if current:
             old = f"system:{year - 1}:{category}"
             steps.append(Step(_at(in_force, 9, 45 + n), year, Move(old, 0, "archive", "office")))
@@ -361,8 +368,8 @@ def _cycle(rp: Replay, d: Dates, year: int, current: bool, p: dict) -> list[Step
                       due=d.on(year, 7, 31), late=p["late_half"],
                       sent_back=p["sent_back_half"], first_review=d.on(year, 8, 3))
     steps.append(Step(_at(d.on(year, 7, 20), 9, 45), year,
-                      lambda rp: _attach_pdf(rp, year, "half_year_self_assessment", 3 % len(rp.units),
-                                             f"{year}年上半年绩效自评报告.pdf")))
+                      lambda rp: _attach_pdf(rp, year, "half_year_self_assessment",
+                                             3 % len(rp.units), f"{year}年上半年绩效自评报告.pdf")))
     steps.append(Step(_at(d.on(year, 11, 16), 10), year,
                       cycle_move("prepare_year_end", "office"), "年终评估准备"))
     # 12-01 00:00: the sweep opens the annual window
@@ -412,11 +419,13 @@ def _results(rp: Replay, d: Dates, year: int, p: dict) -> list[Step]:
     steps.append(Step(_at(d.after(published, 3), 11), year, _appeal(
         year, adj, "appeal:adjusted", "K1", "K1 重点工作中市重大项目已于12月竣工验收,考核时未计入,附验收报告")))
     for k, handle in enumerate(("appeal:upheld", "appeal:adjusted")):
-        steps.append(Step(_at(d.after(published, 3 + k), 16), year, Move(handle, 0, "admit", office)))
+        steps.append(Step(_at(d.after(published, 3 + k), 16), year,
+                          Move(handle, 0, "admit", office)))
     opened = d.after(published, 6)  # after the 公示 of 5 working days
     steps.append(Step(_at(opened, 9, 30), year, _cycle_fire(year, "open_appeals", office)))
     for handle in ("appeal:upheld", "appeal:adjusted"):
-        steps.append(Step(_at(d.after(opened, 1), 10), year, Move(handle, 0, "start_review", office)))
+        steps.append(Step(_at(d.after(opened, 1), 10), year,
+                          Move(handle, 0, "start_review", office)))
     late_day = d.on(nxt, 2, 26)
     steps.append(Step(_at(late_day, 16), year, _appeal(
         year, late, "appeal:late", "overall", "对年度综合等次有异议,请求重新核定")))
@@ -437,7 +446,8 @@ def _results(rp: Replay, d: Dates, year: int, p: dict) -> list[Step]:
             "unit_evaluation", unit, "acknowledge", "head")))
     final = d.after(decided, 5)
     steps.append(Step(_at(final, 10), year, _cycle_fire(year, "finalise", office)))
-    steps.append(Step(_at(d.after(final, 3), 15), year, _cycle_fire(year, "apply_results", "committee")))
+    steps.append(Step(_at(d.after(final, 3), 15), year,
+                      _cycle_fire(year, "apply_results", "committee")))
     issued = d.after(final, 4)
 
     def rectify(rp: Replay) -> None:
