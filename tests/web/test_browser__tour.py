@@ -92,10 +92,12 @@ def test_every_page_a_role_can_reach_works(browser, site, role):
         crawler = Crawler(page, base, folder)
         nav = crawler.nav_links()
         visits = crawler.crawl("/")
+        (folder / "visits.txt").write_text("".join(
+            f"{v.status} {v.url} ← {v.source}\n" for v in visits), encoding="utf-8")
         reached = {v.url for v in visits}
         assert set(nav) <= reached, f"nav links not crawled: {set(nav) - reached}"
         assert not _report(visits), "\n".join([f"{role}:"] + _report(visits))
-        assert len([v for v in visits if v.status == 200]) >= 8
+        assert any(v.url.startswith("/instances/") and v.url[11:].isdigit() for v in visits)
         for path, roles in NAV.items():
             assert (path in nav) == (role in roles), f"{role}: nav link {path}"
             if role not in roles:
@@ -117,7 +119,7 @@ def test_the_tour_in_english_has_no_chinese_chrome(browser, site, role):
         page.wait_for_load_state()
         assert page.inner_text("#lang-switch") == "中文"
         names = sorted(facts["unit_names"] + facts["people"] + INTENDED, key=len, reverse=True)
-        crawler = Crawler(page, base, SHOTS / f"{role}-en", cap=2)
+        crawler = Crawler(page, base, SHOTS / f"{role}-en")
         visits = crawler.crawl("/", check=lambda p: [f"untranslated: {t!r}"
                                                      for t in cjk_chrome(p, names)])
         assert not _report(visits), "\n".join([f"{role} (English):"] + _report(visits))

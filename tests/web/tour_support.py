@@ -152,11 +152,12 @@ class Visit:
 class Crawler:
     """Breadth-first crawl of one signed-in context from ``start``.
 
-    ``cap`` URLs per pattern (``/instances/<n>`` …, query strings included), so the
-    tour sees several instances without walking all 74 units' processes.
+    At most ``cap`` URLs of one pattern (``/instances/<n>`` …, query strings
+    included) from pages of one pattern, so the tour sees instances of every kind the
+    pages link to (tasks, the cycle, appeals …) without walking all 74 units' processes.
     """
 
-    def __init__(self, page, base: str, shots: Path, cap: int = 3) -> None:
+    def __init__(self, page, base: str, shots: Path, cap: int = 2) -> None:
         self.page, self.base, self.shots, self.cap = page, base, shots, cap
         self.console: list[str] = []
         page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}")
@@ -164,7 +165,7 @@ class Crawler:
         page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
         self.visits: list[Visit] = []
         self.seen: set[str] = set()
-        self.per_pattern: dict[str, int] = {}
+        self.per_pattern: dict[tuple[str, str], int] = {}
         self.shot_patterns: set[str] = set()
 
     def _local(self, href: str) -> str | None:
@@ -173,11 +174,11 @@ class Crawler:
             return None
         return parts.path + (f"?{parts.query}" if parts.query else "")
 
-    def _admit(self, local: str) -> bool:
+    def _admit(self, local: str, source: str) -> bool:
         path = local.split("?")[0]
         if local in self.seen or SKIP.match(path):
             return False
-        key = pattern(path)
+        key = (pattern(path), pattern(source.split("?")[0]))
         if self.per_pattern.get(key, 0) >= self.cap:
             return False
         self.seen.add(local)
@@ -233,7 +234,7 @@ class Crawler:
                 continue
             pages += 1
             for link in self._visit(local, source, check):
-                if self._admit(link):
+                if self._admit(link, local):
                     queue.append((link, local))
         return self.visits
 
