@@ -65,6 +65,9 @@ INDICATORS = (
 GOALS = {"goals": "全年重点任务按季度分解,主要指标增长8%", "measures": "项目清单化、责任到人、每月调度"}
 REVISED = {"goals": "全年重点任务按季度分解:一季度20%、二季度50%、三季度75%、四季度100%"}
 HALF_REPORT = "上半年重点任务完成进度过半,主要指标达到序时进度,存在问题及下半年措施见附件。"
+WORK_PLAN = ("{0}年度绩效评估工作实施方案:3月31日前报送年度绩效计划;7月中旬开展半年自评,"
+             "7月31日前报送;12月上旬开展年度自评,12月10日前报送;次年1月综合计分,"
+             "2月公布结果并受理申诉。")
 ANNUAL_REPORT = "全年绩效目标基本完成,重点项目全部按期推进,自评得分及佐证材料已报送。"
 
 
@@ -348,16 +351,19 @@ def _cycle(rp: Replay, d: Dates, year: int, current: bool, p: dict) -> list[Step
     def open_it(rp: Replay) -> None:
         open_cycle(rp.db, year, rp.actor("office"))
 
-    def cycle_move(trigger: str, who: str, data=None, comment=None) -> Callable:
+    def cycle_move(trigger: str, who: str, comment=None) -> Callable:
         def run(rp: Replay) -> None:
             parent = cycle_for_year(rp.db, year)["instance_id"]
-            if data:
-                update_data(rp.db, parent, rp.actor(who), data)
             advance(rp.db, parent, trigger, rp.actor(who), comment=comment)
         return run
 
+    def work_plan(rp: Replay) -> None:
+        parent = cycle_for_year(rp.db, year)["instance_id"]
+        update_data(rp.db, parent, rp.actor("office"), {"work_plan": WORK_PLAN.format(year)})
+
     steps = [
         Step(_at(d.on(year, 1, 5), 9, 30), year, open_it, f"开启 {year} 年度考评"),
+        Step(_at(d.on(year, 1, 6), 16), year, work_plan, "起草实施方案"),
         Step(_at(d.on(year, 1, 8), 15), year, cycle_move(
             "issue_work_plan", "committee", comment="印发年度绩效评估工作实施方案"), "印发实施方案"),
     ]
