@@ -182,7 +182,8 @@ def fresh_auth_redirect(trigger: str, back: str):
     posted action (its comment and fields ride along as hidden inputs, so nothing typed
     is lost; on a correct password :func:`confirm` re-posts them to the same URL with a
     307). None when the action may go ahead."""
-    if not needs_fresh_auth(trigger):
+    held = session.pop("fresh_pass", None)  # the one action just confirmed goes through
+    if not needs_fresh_auth(trigger) or (held == request.path and request.method == "POST"):
         return None
     flash(_("此操作需要再次输入密码确认身份。"), "error")
     if request.method != "POST":
@@ -275,6 +276,7 @@ def confirm():
             if actor is not None:
                 stamp_auth()
                 if resume:  # carry out the held action: the browser re-posts its fields
+                    session["fresh_pass"] = resume  # once, whatever FRESH_AUTH_SECONDS
                     return redirect(resume, code=307)
                 return redirect(_safe_next(target))
         flash(_("密码错误。"), "error")

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from engine import Database, actor_for, add_user, fire, get_instance, start, update_data
+from engine import (Database, actor_for, add_user, fire, get_instance, read_history, start,
+                    update_data)
 from web.app import create_app
 from web_support import PASSWORD
 
@@ -80,14 +81,17 @@ def test_a_stale_approval_is_confirmed_with_the_password(browser, live):
     fire(db, plan, "start_review", actor_for(db, "office"))
     context, page = _sign_in(browser, base, "office")
     page.goto(f"{base}/instances/{plan}")
+    page.fill("#comment", "同意,请按季度报送进展")
     page.click("#fire-approve")
-    page.wait_for_url(re.compile(r"/auth/confirm\?next="))
+    page.wait_for_selector("#confirm-form")  # the held action, not yet carried out
     assert "确认身份" in page.inner_text("h1")
+    assert get_instance(db, plan).state == "under_review"
     _shot(page, "20-confirm")
     page.fill("#password", PASSWORD)
-    page.click("#confirm")
+    page.click("#confirm")  # 307: the browser re-posts the held action with its comment
     page.wait_for_url(f"{base}/instances/{plan}")
-    assert get_instance(db, plan).state == "under_review"
+    assert get_instance(db, plan).state == "approved"
+    assert read_history(db, plan)[-1]["comment"] == "同意,请按季度报送进展"
     context.close()
 
 

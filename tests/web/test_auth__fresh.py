@@ -147,3 +147,18 @@ def test_which_triggers_need_a_fresh_password(trigger, needs):
                       FRESH_AUTH_SECONDS=900)
     with app.test_request_context():
         assert needs_fresh_auth(trigger) is needs
+
+
+def test_a_confirmed_action_goes_through_once_even_with_a_zero_window(app, web_db, plan):
+    app.config["FRESH_AUTH_SECONDS"] = 0
+    advance(web_db, plan, *REVIEW)
+    client = Client(app, "office")
+    fire_url = f"/instances/{plan}/fire"
+    body = {"password": PASSWORD, "next": f"/instances/{plan}", "resume": fire_url,
+            "trigger": "approve"}
+    assert client.post("/auth/confirm", body).status_code == 307
+    assert client.post(fire_url, body).headers["Location"] == f"/instances/{plan}"
+    assert get_instance(web_db, plan).state == "approved"
+    again = client.post(fire_url, {"trigger": "publish"})  # the pass was used up
+    assert again.status_code == 200 and "确认身份" in again.get_data(as_text=True)
+    assert get_instance(web_db, plan).state == "approved"
