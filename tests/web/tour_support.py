@@ -254,3 +254,10 @@ def cjk_chrome(page, data: list[str]) -> list[str]:
         if CJK.search(rest) and text not in found:
             found.append(text)
     return found
+
+
+def empty_tables(page) -> list[str]:
+    """Tables with headers but no rows: a page must say it has nothing to show."""
+    return page.eval_on_selector_all(
+        "table", "els => els.filter(t => t.tHead && (!t.tBodies.length || "
+                 "![...t.tBodies].some(b => b.rows.length))).map(t => t.id || t.className)")
