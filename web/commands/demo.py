@@ -248,10 +248,24 @@ def setup_web_demo(db: Database, console: Console, *, units: int | None = None,
         return shown
     started = perf_counter()
     replay = replay_years(db, rows, year, attachments=_attachment_settings(db, attachments))
-    console.print(f"已导入 {len(rows)} 个单位 ({which}) · {year - 1} 年度考评已完成结果运用,"
-                  f"{year} 年度考评进行至今天 — replayed {replay.days} days of {year - 1}–{year} "
-                  f"with {replay.sweeps} timer sweeps in {perf_counter() - started:.1f} s")
+    console.print(f"已导入 {len(rows)} 个单位 ({which}) · {_cycle_states(db)} — replayed "
+                  f"{replay.days} days of {year - 1}–{year} with {replay.sweeps} timer sweeps "
+                  f"in {perf_counter() - started:.1f} s")
     return shown
+
+
+def _cycle_states(db: Database) -> str:
+    """``2025 年度考评:结果运用 · 2026 年度考评:年终评估准备``."""
+    from engine.cycles import CYCLE_KEY
+    from engine.dashboard import cycles
+    from engine.registry import latest
+
+    states = latest(db, CYCLE_KEY).definition.states
+    with db.read() as conn:
+        now = dict(conn.execute(select(Instance.id, Instance.state).where(
+            Instance.definition_key == CYCLE_KEY)).all())
+    return " · ".join(f"{c['year']} 年度考评:{states[now[c['instance_id']]].label.zh}"
+                      for c in reversed(cycles(db)))
 
 
 def _credentials(shown: list[tuple[str, str, str]]) -> Table:
