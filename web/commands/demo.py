@@ -13,7 +13,7 @@ reminders, overdue marks and escalations carry their real dates:
 
 - the previous year, complete: work plan issued in January, indicator systems filed
   in February (one returned once), plans submitted February–March (some returned and
-  revised, a few late: reminded, marked overdue and escalated on 1–2 April), the
+  revised, a few late: reminded, reported overdue and escalated on 1 April), the
   half-year window opened by the sweep on 07-15 and the annual one on 12-01 (late
   reports marked overdue and submitted late), scores entered in January, results
   computed and published in February, three appeals (one upheld, one adjusted with

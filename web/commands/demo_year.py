@@ -12,10 +12,10 @@ marks, escalations and the cycle's window openings carry their real times; the
 notification dispatcher runs at the end of each day with actions.
 
 Unit ``i`` (units in code order) follows a profile chosen by its index, so the same
-script works for the 74-unit sample city and for a handful of units in the tests:
+script works for the 74-unit sample city and for a dozen units in the tests (nine at least):
 most plans are submitted from mid-February to late March and approved, every fifth
-is returned once and revised, a few are late (reminded, then escalated to the office
-by the sweep on 1–2 April); in the current year the first three units' plans (the
+is returned once and revised, a few are late (reminded, reported overdue and escalated
+by the sweep on 1 April); in the current year the first three units' plans (the
 demo users' units) stay in draft, returned and under review, so the cycle is moved
 to monitoring by an office force whose comment lists them. Steps of the same day that
 are plain transitions share one write transaction (:func:`engine.instances.fire_on`),
