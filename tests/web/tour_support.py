@@ -128,10 +128,15 @@ def build_site(db: Database, folder: Path) -> dict:
     return {"year": year, "unit_names": names, "people": people, "password": DEMO_PASSWORD}
 
 
-def slug(path: str) -> str:
-    """A file name for a page: ``/instances/12`` → ``instances-n``."""
-    text = re.sub(r"/\d+", "/n", path).strip("/").replace("/", "-").replace(".", "-")
-    return re.sub(r"[^A-Za-z0-9_-]", "_", text) or "home"
+def slug(url: str) -> str:
+    """A file name for a page: ``/instances/12`` → ``instances-n``,
+    ``/results/?year=2025`` → ``results-year-2025``."""
+    parts = urlsplit(url)
+    text = re.sub(r"/\d+", "/n", parts.path).strip("/").replace("/", "-").replace(".", "-")
+    text = text or "home"
+    if parts.query:
+        text += "-" + re.sub(r"[=&]", "-", parts.query)
+    return re.sub(r"[^A-Za-z0-9_-]", "_", text)[:80]
 
 
 def pattern(path: str) -> str:
@@ -166,7 +171,7 @@ class Crawler:
         self.visits: list[Visit] = []
         self.seen: set[str] = set()
         self.per_pattern: dict[tuple[str, str], int] = {}
-        self.shot_patterns: set[str] = set()
+        self.shot_patterns: set[str] = set()  # screenshot names taken
 
     def _local(self, href: str) -> str | None:
         parts = urlsplit(href)
@@ -215,11 +220,11 @@ class Crawler:
         del self.console[before:]
         if check:
             visit.problems += check(self.page)
-        key = pattern(urlsplit(self.page.url).path)
-        if key not in self.shot_patterns:
-            self.shot_patterns.add(key)
+        name = slug(self.page.url)
+        if name not in self.shot_patterns:
+            self.shot_patterns.add(name)
             self.shots.mkdir(parents=True, exist_ok=True)
-            self.page.screenshot(path=str(self.shots / f"{slug(urlsplit(self.page.url).path)}.png"), full_page=True)
+            self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
         return self.links() if visit.status == 200 else []
 
     def crawl(self, start: str = "/", check=None, limit: int = 80) -> list[Visit]:
