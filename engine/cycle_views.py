@@ -261,3 +261,35 @@ def scope_units(db: Database, year: int) -> list[dict[str, Any]]:
         query = query.where(_u.c.category.in_(categories))
     with db.read() as conn:
         return [dict(r._mapping) for r in conn.execute(query)]
+
+
+#: Cycle stages from which scores are entered and results exist or are on their way.
+SCORING_STAGES = frozenset({"verification", "scoring", "review_approval", "publicity",
+                            "appeals", "finalised", "results_applied", "closed"})
+
+
+def result_years(db: Database) -> list[dict[str, Any]]:
+    """Every cycle's year, newest first, with its stage and whether results have been
+    computed and published (one query) — for choosing which year a results page shows."""
+    from .models import Instance
+    from .scoring_models import Cycle, ResultRow
+
+    c, r, i = Cycle.__table__, ResultRow.__table__, Instance.__table__
+    with db.read() as conn:
+        found = conn.execute(
+            select(c.c.year, i.c.state, func.count(r.c.id), func.count(r.c.published_at))
+            .join(i, i.c.id == c.c.instance_id).outerjoin(r, r.c.cycle_id == c.c.id)
+            .group_by(c.c.year, i.c.state).order_by(c.c.year.desc())).all()
+    return [{"year": year, "state": state, "computed": computed > 0, "published": published > 0}
+            for year, state, computed, published in found]
+
+
+def default_result_year(years: list[dict[str, Any]], *, org_wide: bool,
+                        today_year: int) -> int:
+    """The year a results page opens on: for the office and other organisation-wide
+    readers the newest cycle that has reached scoring (or has results), for everyone
+    else the newest year with published results; else the newest cycle; else this year."""
+    for y in years:
+        if (org_wide and (y["computed"] or y["state"] in SCORING_STAGES)) or y["published"]:
+            return y["year"]
+    return years[0]["year"] if years else today_year

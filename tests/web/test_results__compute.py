@@ -287,3 +287,19 @@ def test_a_stale_session_confirms_the_password_before_publishing(scored, client_
         assert back.status_code == 307
         assert office.post(back.headers["Location"], {"year": str(YEAR)}).status_code == 302
     assert all(r["published_at"] is not None for r in read_results(web_db, YEAR))
+
+
+def test_without_a_year_the_page_opens_on_the_year_that_has_results(scored, client_for, web_db):
+    """A later cycle that has not reached scoring does not hide this year's results."""
+    from engine import actor_for
+    from engine.cycles import open_cycle
+
+    office = client_for("office")
+    assert computed(office).status_code == 302
+    open_cycle(web_db, YEAR + 1, actor_for(web_db, "office"))
+    page = office.get("/results/").get_data(as_text=True)
+    assert f"考评结果 {YEAR}</h1>" in page and 'id="result-years"' in page
+    assert f'href="/results/?year={YEAR + 1}"' in page
+    # a unit user sees no year with published results yet: the newest cycle
+    staff = client_for("staff101").get("/results/").get_data(as_text=True)
+    assert f"考评结果 {YEAR + 1}</h1>" in staff

@@ -21,8 +21,8 @@ from flask_login import current_user, login_required
 
 from engine.appeals import appeal_deadline, file_appeal
 from engine.clock import local_today
-from engine.cycle_views import (appeal_changes, appeals_of, entry_items, scope_units,
-                                unit_items, vetoes_of)
+from engine.cycle_views import (appeal_changes, appeals_of, default_result_year, entry_items,
+                                result_years, scope_units, unit_items, vetoes_of)
 from engine.cycles import cycle_for_year
 from engine.exceptions import InvalidInput, NotFound
 from engine.results import (adjust_for_appeal, compute_results, enter_scores, export_results,
@@ -39,7 +39,14 @@ UPLOADS = (".xlsx", ".csv")
 
 
 def _year() -> int:
-    return request.values.get("year", type=int) or local_today().year
+    """The year asked for, else the one the user most likely wants: the newest cycle in
+    scoring or with results (organisation-wide readers), the newest published year
+    (everyone else)."""
+    asked = request.values.get("year", type=int)
+    if asked:
+        return asked
+    return default_result_year(result_years(get_db()), org_wide=actor().is_org_wide,
+                               today_year=local_today().year)
 
 
 def _cycle_open(year: int) -> bool:
@@ -106,7 +113,7 @@ def index():
         items=entry_items(db, actor()) if can_enter else [],
         units=scope_units(db, year) if can_enter else [],
         appeal=_appeal_context(year, rows) if opened else {},
-        errors=[])
+        years=[y["year"] for y in result_years(db)], errors=[])
 
 
 def _row_errors(year: int, errors, labels: list[str] | None = None):
