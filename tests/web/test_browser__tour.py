@@ -3,8 +3,9 @@
 One live server over the demo's data (``tour_support.build_site``). Each role signs in
 through the login form and crawls from the header's links, following every same-origin
 GET link; no page may answer 5xx or show a traceback, every link the UI shows a role
-must answer 200 for that role (a link leading to 403 is a UI bug), and no page may log
-a console error or a CSP violation. Pages a role's nav does not show answer 403/404 when
+must answer 200 for that role (a link leading to 403 is a UI bug), no page may log
+a console error or a CSP violation, show a table of headers without rows and without a
+word, or a button labelled with a code name (``start_review``). Pages a role's nav does not show answer 403/404 when
 typed in. Two roles take the tour again in English: the chrome (nav, headings, table
 headers, buttons, labels) must be translated. Screenshots of every distinct page go to
 ``tests/artifacts/tour/<role>/``.
@@ -21,7 +22,7 @@ from werkzeug.serving import make_server
 
 from engine import Database
 from test_browser__plan_journey import CHROMIUM, browser_type_launch_args  # noqa: F401
-from tour_support import Crawler, build_site, cjk_chrome, empty_tables
+from tour_support import Crawler, build_site, cjk_chrome, page_problems
 from web.app import create_app
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}")
@@ -91,8 +92,7 @@ def test_every_page_a_role_can_reach_works(browser, site, role):
     try:
         crawler = Crawler(page, base, folder)
         nav = crawler.nav_links()
-        visits = crawler.crawl("/", check=lambda p: [f"empty table without a word: {t!r}"
-                                                     for t in empty_tables(p)])
+        visits = crawler.crawl("/", check=page_problems)
         (folder / "visits.txt").write_text("".join(
             f"{v.status} {v.url} ← {v.source}\n" for v in visits), encoding="utf-8")
         reached = {v.url for v in visits}
@@ -121,8 +121,8 @@ def test_the_tour_in_english_has_no_chinese_chrome(browser, site, role):
         assert page.inner_text("#lang-switch") == "中文"
         names = sorted(facts["unit_names"] + facts["people"] + INTENDED, key=len, reverse=True)
         crawler = Crawler(page, base, SHOTS / f"{role}-en", cap=1)
-        visits = crawler.crawl("/", check=lambda p: [f"untranslated: {t!r}"
-                                                     for t in cjk_chrome(p, names)])
+        visits = crawler.crawl("/", check=lambda p: page_problems(p) + [
+            f"untranslated: {t!r}" for t in cjk_chrome(p, names)])
         assert not _report(visits), "\n".join([f"{role} (English):"] + _report(visits))
     finally:
         context.close()

@@ -266,3 +266,17 @@ def empty_tables(page) -> list[str]:
     return page.eval_on_selector_all(
         "table", "els => els.filter(t => t.tHead && (!t.tBodies.length || "
                  "![...t.tBodies].some(b => b.rows.length))).map(t => t.id || t.className)")
+
+
+def unlabelled_buttons(page) -> list[str]:
+    """Buttons a person cannot read: no text, or a code name (``start_review``)."""
+    texts = page.eval_on_selector_all(
+        "button, input[type=submit]", "els => els.map(e => (e.innerText || e.value || '')"
+                                      ".replace(/\\s*\\*$/, '').trim())")
+    return [t or "(empty)" for t in texts if not t or re.fullmatch(r"[a-z]+(_[a-z]+)+|[a-z]+", t)]
+
+
+def page_problems(page) -> list[str]:
+    """What a new user would stumble on, whatever the language."""
+    return ([f"empty table without a word: {t!r}" for t in empty_tables(page)]
+            + [f"button without a readable label: {t!r}" for t in unlabelled_buttons(page)])
