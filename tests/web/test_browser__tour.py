@@ -22,7 +22,7 @@ from werkzeug.serving import make_server
 
 from engine import Database
 from test_browser__plan_journey import CHROMIUM, browser_type_launch_args  # noqa: F401
-from tour_support import Crawler, build_site, cjk_chrome, page_problems
+from tour_support import CJK, Crawler, build_site, cjk_chrome, page_problems
 from web.app import create_app
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}")
@@ -75,6 +75,15 @@ def _sign_in(browser, base: str, username: str, password: str):
     return context, page
 
 
+def _language(page, english: bool) -> None:
+    """Switch with the header's switch unless the page is already in that language
+    (the choice is remembered for the user)."""
+    if (page.inner_text("#lang-switch") == "中文") != english:
+        page.click("#lang-switch")
+        page.wait_for_load_state()
+    assert (page.inner_text("#lang-switch") == "中文") == english
+
+
 def _report(visits) -> list[str]:
     bad = []
     for v in visits:
@@ -116,13 +125,37 @@ def test_the_tour_in_english_has_no_chinese_chrome(browser, site, role):
     base, facts = site
     context, page = _sign_in(browser, base, ROLES[role], facts["password"])
     try:
-        page.click("#lang-switch")
-        page.wait_for_load_state()
-        assert page.inner_text("#lang-switch") == "中文"
+        _language(page, english=True)
         names = sorted(facts["unit_names"] + facts["people"] + INTENDED, key=len, reverse=True)
         crawler = Crawler(page, base, SHOTS / f"{role}-en", cap=1)
         visits = crawler.crawl("/", check=lambda p: page_problems(p) + [
             f"untranslated: {t!r}" for t in cjk_chrome(p, names)])
         assert not _report(visits), "\n".join([f"{role} (English):"] + _report(visits))
+    finally:
+        context.close()
+
+
+def test_error_pages_speak_the_users_language(browser, site):
+    """A unit head typing addresses: another unit's instance and a missing one are 404,
+    an office page 403 — each the site's own page in the user's language, no trace."""
+    base, facts = site
+    context, page = _sign_in(browser, base, ROLES["unit_head"], facts["password"])
+    cases = ((f"/instances/{facts['other_unit']}", 404, "页面不存在", "Not found"),
+             ("/instances/999999", 404, "页面不存在", "Not found"),
+             ("/office/", 403, "无权访问", "Forbidden"),
+             ("/no/such/page", 404, "页面不存在", "Not found"))
+    try:
+        for english in (False, True):
+            _language(page, english)
+            for path, status, zh, en in cases:
+                response = page.goto(base + path)
+                assert response.status == status, path
+                title = page.inner_text("h1")
+                assert (en if english else zh) in title and str(status) in title, (path, title)
+                assert page.locator("#logout").count() == 1  # the site's layout, signed in
+                body = page.content()
+                assert not any(marker in body for marker in ("Traceback", "werkzeug", "jinja2"))
+                assert not (english and CJK.search(title)), title
+            page.screenshot(path=str(SHOTS / f"error-{'en' if english else 'zh'}.png"))
     finally:
         context.close()

@@ -125,7 +125,11 @@ def build_site(db: Database, folder: Path) -> dict:
         names = list(conn.execute(select(Unit.name)).scalars())
         names += set(conn.execute(select(Unit.category)).scalars())
         people = list(conn.execute(select(User.display_name)).scalars())
-    return {"year": year, "unit_names": names, "people": people, "password": DEMO_PASSWORD}
+        other = conn.execute(select(func.max(Instance.id))
+                             .join(Unit, Unit.id == Instance.subject_unit_id)
+                             .where(Unit.code == "102")).scalar_one()
+    return {"year": year, "unit_names": names, "people": people, "other_unit": other,
+            "password": DEMO_PASSWORD}
 
 
 def slug(url: str) -> str:
