@@ -2,13 +2,14 @@
 
 One live server over the demo's data (``tour_support.build_site``). Each role signs in
 through the login form and crawls from the header's links, following every same-origin
-GET link; no page may answer 5xx or show a traceback, every link the UI shows a role
-must answer 200 for that role (a link leading to 403 is a UI bug), no page may log
-a console error or a CSP violation, show a table of headers without rows and without a
-word, or a button labelled with a code name (``start_review``). Pages a role's nav does not show answer 403/404 when
-typed in. Two roles take the tour again in English: the chrome (nav, headings, table
-headers, buttons, labels) must be translated. Screenshots of every distinct page go to
-``tests/artifacts/tour/<role>/``.
+GET link (exports and downloads are fetched). No page may answer 5xx or show a
+traceback; every link the UI shows a role must answer 200 for that role (a link leading
+to 403 is a UI bug); no page may log a console error or a CSP violation, show a table of
+headers without rows and without a word, or a button labelled with a code name
+(``start_review``). Pages a role's nav does not show answer 403/404 when typed in.
+Two roles take the tour again in English: the chrome (nav, headings, table headers,
+buttons, labels) must be translated; error pages come in the user's language.
+Screenshots of every distinct page go to ``tests/artifacts/tour/<role>/``.
 """
 
 from __future__ import annotations

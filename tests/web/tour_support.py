@@ -2,10 +2,10 @@
 every page populated, and a breadth-first crawler of one signed-in browser context.
 
 :func:`build_site` runs the web demo's own set-up (``web.commands.demo.setup_web_demo``:
-the 74-unit sample city, one user per role, the 2026 cycle with realistic progress,
-one timer sweep so overdue plans and escalations exist) and adds what the demo leaves
-out: indicator systems in force, scores computed and published, a veto, an appeal, an
-attachment, API tokens, sign-in records and calendar overrides.
+the 74-unit sample city, one user per role, the evaluation years replayed up to today
+with overdue plans, escalations, results, appeals and attachments) and tops up what a
+demo without them lacks (indicator systems in force, results computed and published, an
+appeal, an attachment), then adds API tokens, a failed sign-in and calendar overrides.
 
 :class:`Crawler` follows every same-origin GET link from the start page, recording each
 page's status, console errors (CSP violations included) and a full-page screenshot per
