@@ -256,6 +256,9 @@ def export_results(db: Database, year: int, path: str | Path) -> Path:
     """Write ``year``'s results to ``.xlsx`` (one sheet per category) or ``.csv``."""
     path = Path(path)
     rows = read_results(db, year)
+    if not rows:
+        raise NotFound(f"{year} 年度尚未计算考评结果,无可导出 — no results computed for {year}",
+                       year=year)
 
     def line(r):
         return [r["rank"] if r["rank"] is not None else "—", r["code"], r["name"],

@@ -303,3 +303,11 @@ def test_without_a_year_the_page_opens_on_the_year_that_has_results(scored, clie
     # a unit user sees no year with published results yet: the newest cycle
     staff = client_for("staff101").get("/results/").get_data(as_text=True)
     assert f"考评结果 {YEAR + 1}</h1>" in staff
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_exporting_a_year_without_results_is_a_clear_404_page(scored, client_for, fmt):
+    response = client_for("office").get(f"/results/export.{fmt}?year={YEAR}")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 404 and "尚未计算考评结果" in body
+    assert "Traceback" not in body
