@@ -2,8 +2,9 @@
 
 State names are used as Mermaid ids, except the few words Mermaid's state-diagram
 parser treats as keywords, which get an ``S_`` prefix (valid state names are lower
-case, so this cannot collide). Labels are quoted with ``"``, ``#``, ``<`` and ``>``
-written as Mermaid entity codes.
+case, so this cannot collide). State labels are quoted with ``"``, ``#``, ``<`` and
+``>`` written as Mermaid entity codes; transition labels (the edge text, unquoted) are
+escaped the same way, ``;`` and ``:`` included.
 """
 
 from __future__ import annotations
@@ -22,18 +23,28 @@ def node_id(state: str) -> str:
     return f"S_{state}" if state.lower() in MERMAID_KEYWORDS else state
 
 
+_EDGE_ENTITIES = {"#": "#35;", '"': "#quot;", "<": "#lt;", ">": "#gt;", ";": "#59;",
+                  ":": "#58;", "\r": " ", "\n": " "}
+
+
 def _quoted(text: str) -> str:
     for raw, code in _ENTITIES:
         text = text.replace(raw, code)
     return f'"{text}"'
 
 
+def _edge_text(text: str) -> str:
+    """An edge label written after ``:``: no quotes, special characters as entities."""
+    return "".join(_EDGE_ENTITIES.get(c, c) for c in text).strip()
+
+
 def mermaid(definition: Definition, locale: str = "zh") -> str:
     """A Mermaid ``stateDiagram-v2`` of ``definition`` with labels in ``locale``.
 
     One ``state "label" as name`` line per state, ``[*] --> initial``, one
-    ``source --> dest : trigger`` line per transition and source state, and
-    ``final --> [*]`` for each final state.
+    ``source --> dest : label`` line per transition and source state (the transition's
+    label in ``locale``; its trigger when it has none), and ``final --> [*]`` for each
+    final state.
     """
     lines = ["stateDiagram-v2"]
     for name, state in definition.states.items():
@@ -41,7 +52,8 @@ def mermaid(definition: Definition, locale: str = "zh") -> str:
     lines.append(f"    [*] --> {node_id(definition.initial)}")
     for t in definition.transitions:
         for source in t.sources:
-            lines.append(f"    {node_id(source)} --> {node_id(t.dest)} : {t.trigger}")
+            text = _edge_text(t.label.get(locale) if t.label else t.trigger) or t.trigger
+            lines.append(f"    {node_id(source)} --> {node_id(t.dest)} : {text}")
     for name, state in definition.states.items():
         if state.final:
             lines.append(f"    {node_id(name)} --> [*]")

@@ -8,7 +8,8 @@ edge skipping layers, an edge within a layer) is routed around the boxes: down i
 the gap below its source, sideways to its own vertical lane (left of the boxes for
 back edges, right for the rest), along the lane and in through the gap above its
 target. Transitions sharing source and target share one arrow whose label lists
-their triggers one per line. Labels get a white halo and are nudged apart.
+their labels (in the diagram's locale) one per line; the trigger code names are the
+label's tooltip. Labels get a white halo and are nudged apart.
 
 Only presentation attributes and classes are used (no ``style=``), so a strict
 Content-Security-Policy allows the markup; all text is XML-escaped. The module is
@@ -55,6 +56,7 @@ class _Edge:
     source: str
     dest: str
     labels: list[str] = field(default_factory=list)
+    triggers: list[str] = field(default_factory=list)
 
 
 def _layers(definition: Definition) -> dict[str, int]:
@@ -90,6 +92,8 @@ def _edges(definition: Definition, locale: str) -> list[_Edge]:
             edge = merged.setdefault((s, t.dest), _Edge(s, t.dest))
             if label not in edge.labels:
                 edge.labels.append(label)
+            if t.trigger not in edge.triggers:
+                edge.triggers.append(t.trigger)
     return list(merged.values())
 
 
@@ -143,9 +147,10 @@ class _Canvas:
         self.x0, self.y0 = min(self.x0, x0), min(self.y0, y0)
         self.x1, self.y1 = max(self.x1, x1), max(self.y1, y1)
 
-    def label(self, lines: list[str], x: float, y: float, anchor: str) -> None:
+    def label(self, lines: list[str], x: float, y: float, anchor: str,
+              tip: list[str] | None = None) -> None:
         """A (multi-line) label at ``x``, first baseline near ``y``, nudged down until it
-        overlaps no other label."""
+        overlaps no other label; ``tip`` (the trigger names) is its tooltip."""
         width = max(text_width(s, FONT - 2) for s in lines)
         height = LINE_H * len(lines)
         left = x - width / 2 if anchor == "middle" else x - width if anchor == "end" else x
@@ -157,8 +162,11 @@ class _Canvas:
         self.cover(left, top, left + width, top + height)
         spans = "".join(f'<tspan x="{x:.1f}" dy="{0 if i == 0 else LINE_H}">{escape(s)}</tspan>'
                         for i, s in enumerate(lines))
-        self.labels.append(f'<text class="wf-label" x="{x:.1f}" y="{top + LINE_H - 3:.1f}" '
-                           f'text-anchor="{anchor}" font-size="{FONT - 2}">{spans}</text>')
+        text = (f'<text class="wf-label" x="{x:.1f}" y="{top + LINE_H - 3:.1f}" '
+                f'text-anchor="{anchor}" font-size="{FONT - 2}">{spans}</text>')
+        if tip:
+            text = f'<g class="wf-edge-label"><title>{escape(", ".join(tip))}</title>{text}</g>'
+        self.labels.append(text)
 
     def path(self, points: list[tuple[float, float]], marker: str, css: str) -> None:
         for px, py in points:
@@ -177,6 +185,7 @@ class _Route:
     dest: str
     side: str  # "left" (back edges) or "right"
     labels: list[str]
+    triggers: list[str]
     sources: list[str]
     lane: float = 0.0
 
@@ -190,8 +199,9 @@ def _routes(edges: list[_Edge], boxes: dict[str, _Box]) -> tuple[list[_Edge], li
             straight.append(e)
             continue
         side = "left" if d.layer < s.layer else "right"
-        key = (e.dest, side, tuple(e.labels))
-        routes.setdefault(key, _Route(e.dest, side, e.labels, [])).sources.append(e.source)
+        key = (e.dest, side, tuple(e.labels), tuple(e.triggers))
+        routes.setdefault(key, _Route(e.dest, side, e.labels, e.triggers, [])
+                          ).sources.append(e.source)
     return straight, list(routes.values())
 
 
@@ -282,11 +292,12 @@ class _Router:
             x, y = s.x + s.width, s.y + BOX_H / 2
             self.canvas.path([(x, y - 8), (x + 18, y - 8), (x + 18, y + 8), (x + 2, y + 8)],
                              self.marker, "wf-edge")
-            self.canvas.label(e.labels, x + 22, y + 4, "start")
+            self.canvas.label(e.labels, x + 22, y + 4, "start", e.triggers)
             return
         sx, dx = self.ports[("out", id(e))], self.ports[("in", id(e))]
         self.canvas.path([(sx, s.y + BOX_H), (dx, d.y - 2)], self.marker, "wf-edge")
-        self.canvas.label(e.labels, (sx + dx) / 2, (s.y + BOX_H + d.y) / 2 + 4, "middle")
+        self.canvas.label(e.labels, (sx + dx) / 2, (s.y + BOX_H + d.y) / 2 + 4, "middle",
+                          e.triggers)
 
     def _route(self, r: _Route) -> None:
         heights = []
@@ -311,7 +322,8 @@ class _Router:
         self.canvas.path([(r.lane, top), (r.lane, bottom)], "", "wf-edge wf-routed")
         self.canvas.path(tail, self.marker, "wf-edge wf-routed")
         self.canvas.label(r.labels, r.lane + (4 if r.side == "right" else -4),
-                          (top + bottom) / 2 + 4, "start" if r.side == "right" else "end")
+                          (top + bottom) / 2 + 4, "start" if r.side == "right" else "end",
+                          r.triggers)
 
 
 def _draw_box(canvas: _Canvas, box: _Box, final: bool, current: bool) -> None:

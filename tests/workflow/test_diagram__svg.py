@@ -118,3 +118,17 @@ def test_several_diagrams_on_one_page_get_distinct_ids():
     b = ET.fromstring(svg(BUNDLED["appeal"], None, id_prefix="d2"))
     ids = {e.get("id") for e in a.iter() if e.get("id")}
     assert ids and not ids & {e.get("id") for e in b.iter() if e.get("id")}
+
+
+@pytest.mark.parametrize("locale, submit, revise", [("zh", "报送", "退回修改"),
+                                                    ("en", "Submit", "Return for revision")])
+def test_edges_read_the_transition_labels_with_the_trigger_as_tooltip(locale, submit, revise):
+    plan = BUNDLED["performance_plan"]
+    root = ET.fromstring(svg(plan, "draft", locale))
+    groups = {g.find("s:title", NS).text: "".join(g.find("s:text", NS).itertext())
+              for g in root.iterfind(".//s:g[@class='wf-edge-label']", NS)}
+
+    assert groups["submit"] == submit
+    assert groups["request_revision"] == revise
+    assert set(groups) == {t.trigger for t in plan.transitions}
+    assert not any(t.trigger in text for t in plan.transitions for text in groups.values())
