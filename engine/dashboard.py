@@ -43,13 +43,15 @@ class Cell:
 @dataclass
 class Matrix:
     """Units × processes (one page of units), with completion (final-state share) and
-    state counts per category over every unit, not only the page."""
+    state counts per category over every unit, not only the page (in the definition's
+    state order; ``state_info`` gives each counted state's label and final flag)."""
 
     units: list[dict]
     processes: dict[str, Label]
     cells: dict[tuple[int, str], Cell]
     completion: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
     state_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    state_info: dict[str, dict[str, tuple[Label, bool]]] = field(default_factory=dict)
     total_units: int = 0
     page: int = 1
     pages: int = 1
@@ -120,17 +122,25 @@ def matrix(db: Database, *, keys: tuple[str, ...] | None = None,
 def _summarise(db: Database, m: Matrix, summary) -> None:
     done: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    info: dict[str, dict[str, tuple[Label, bool]]] = defaultdict(dict)
+    positions: dict[str, list[str]] = {}
     processes: dict[str, Label] = {}
     for r in summary:
         definition = compiled(db, r.definition_version_id).definition
         processes.setdefault(r.definition_key, definition.title)
+        spec = definition.states[r.state]
+        info[r.definition_key].setdefault(r.state, (spec.label, spec.final))
+        positions.setdefault(r.definition_key, list(definition.states))
         slot = done[r.category or "—"][r.definition_key]
         slot[0] += r.n if definition.states[r.state].final else 0
         slot[1] += r.n
         counts[r.definition_key][r.state] += r.n
     m.processes = dict(sorted(processes.items()))
     m.completion = {c: {k: tuple(v) for k, v in d.items()} for c, d in sorted(done.items())}
-    m.state_counts = {k: dict(v) for k, v in sorted(counts.items())}
+    order = {k: {state: n for n, state in enumerate(states)} for k, states in positions.items()}
+    m.state_counts = {k: dict(sorted(v.items(), key=lambda kv: order[k].get(kv[0], 0)))
+                      for k, v in sorted(counts.items())}
+    m.state_info = dict(info)
 
 
 @dataclass(frozen=True)
@@ -203,19 +213,21 @@ def scheduler_status(db: Database, now: datetime | None = None) -> list[dict]:
     return rows
 
 
-def calendar_warnings(db: Database, today: date | None = None) -> list[str]:
-    """Warnings about years without official holiday data that deadlines depend on."""
+def calendar_warnings(db: Database, today: date | None = None) -> list[Label]:
+    """Warnings about years without official holiday data that deadlines depend on, in
+    both languages (the page shows the user's)."""
     from .timers import flagged_timers
 
     today = today or local_today()
     calendar = calendar_for(db)
     warnings = []
     if not calendar.is_covered(today.year + (1 if today.month >= 11 else 0)):
-        warnings.append(f"{today.year + 1} 年节假日安排尚未导入 — the {today.year + 1} "
-                        f"holiday calendar has not been imported")
+        warnings.append(Label(f"{today.year + 1} 年节假日安排尚未导入",
+                              f"The {today.year + 1} holiday calendar has not been imported"))
     for year, count in sorted(flagged_timers(db).items()):
-        warnings.append(f"{count} 个期限依赖 {year} 年的节假日数据(尚未发布)— {count} deadline(s) "
-                        f"depend on {year} without official calendar data")
+        warnings.append(Label(f"{count} 个期限依赖 {year} 年的节假日数据(尚未发布)",
+                              f"{count} deadline(s) depend on {year}, which has no official "
+                              f"calendar data yet"))
     return warnings
 
 

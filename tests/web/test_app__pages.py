@@ -85,7 +85,7 @@ def test_an_unknown_trigger_is_refused(client_for, plan):
 def test_office_dashboard_matrix_and_completion(client_for, web_db, plan, plan_102):
     body = client_for("office").get("/office/").get_data(as_text=True)
     assert 'id="matrix"' in body and "县发展和改革局" in body and "县财政局" in body
-    assert 'data-state="draft">draft=2' in body
+    assert 'data-state="draft" title="draft">草拟 2</span>' in body
     assert "没有调度器在运行" in body
 
 

@@ -101,7 +101,7 @@ def test_plan_returned_revised_and_approved(browser, live):
     assert head.page.inner_text("#state") == "已报送"
 
     dashboard = office.go("/office/")
-    assert _state_count(dashboard, "submitted") == "submitted=1"
+    assert _state_count(dashboard, "submitted") == "已报送 1"
     office.shot("03-office-dashboard")
     office.go(f"/instances/{plan}").click("#fire-start_review")
     office.page.fill("#comment", "目标需量化到季度")
@@ -121,7 +121,7 @@ def test_plan_returned_revised_and_approved(browser, live):
     office.page.click("#fire-approve")
     assert office.page.inner_text("#state") == "已审核备案"
     dashboard = office.go("/office/")
-    assert _state_count(dashboard, "approved") == "approved=1"
+    assert _state_count(dashboard, "approved") == "已审核备案 1"
     assert _state_count(dashboard, "submitted") == ""
     office.shot("05-office-dashboard-after")
 

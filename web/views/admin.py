@@ -48,7 +48,8 @@ def index():
         users = conn.execute(select(User.id, User.username, User.display_name, User.roles,
                                     User.unit_id, User.active).order_by(User.username)).all()
     codes = {u.id: u.code for u in units}
-    return render_template("admin/index.html", units=units, users=users, codes=codes)
+    return render_template("admin/index.html", units=units, users=users, codes=codes,
+                           roles=ROLES)
 
 
 def _upload() -> Path | None:

@@ -12,7 +12,7 @@ from flask_login import login_required
 from markupsafe import Markup
 
 from engine import (InvalidInput, NotFound, NotPermitted, available_triggers, fire,
-                    list_instances, read_history, start, update_data)
+                    read_history, start, update_data)
 from engine.attachments import (ALLOWED_TYPES, DEFAULT_MAX_BYTES, AttachmentSettings,
                                 attach, can_attach, human_size, list_attachments,
                                 open_attachment)
@@ -76,10 +76,20 @@ def _posted_data(definition) -> dict:
 @bp.route("/")
 @login_required
 def index():
-    """Instances the user may see (unit users: their own unit's)."""
-    key = request.args.get("key") or None
-    views = list_instances(get_db(), actor(), key=key, limit=300)
-    return render_template("instances/index.html", views=views, key=key)
+    """Instances the user may see (unit users: their own unit's), newest first, 50 a
+    page, filtered by process, state, unit (organisation-wide users) and overdue."""
+    from engine.listing import list_page
+
+    args = request.args
+    filters = {"key": args.get("key", "").strip(), "state": args.get("state", "").strip(),
+               "unit": args.get("unit", "").strip() if actor().is_org_wide else "",
+               "overdue": "1" if args.get("overdue") else ""}
+    listing = list_page(get_db(), actor(), key=filters["key"] or None,
+                        state=filters["state"] or None, unit_code=filters["unit"] or None,
+                        overdue_only=bool(filters["overdue"]),
+                        page=args.get("page", 1, type=int) or 1)
+    return render_template("instances/index.html", listing=listing, filters=filters,
+                           args={k: v for k, v in filters.items() if v})
 
 
 @bp.route("/<int:instance_id>")

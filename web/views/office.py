@@ -21,7 +21,10 @@ from .common import OFFICE_ROLES, actor, get_db, roles_required
 bp = Blueprint("office", __name__, url_prefix="/office")
 MATRIX_PAGE = 200
 LIST_LIMIT = 100  # overdue and escalation rows shown (the counts are of all of them)
-CHART = {"width": 640, "height": 220, "left": 44, "right": 12, "top": 12, "bottom": 28}
+CHART = {"width": 960, "height": 260, "left": 44, "right": 16, "top": 12, "bottom": 28}
+#: Dash patterns per series, so lines that run together (e.g. all at 0 %) stay
+#: distinguishable; earlier series are also drawn wider, underneath the later ones.
+DASHES = ("", "10 4", "4 3", "12 3 2 3", "2 2", "6 6")
 
 
 def _cycle(db, year: str | None):
@@ -40,19 +43,25 @@ def _cycle(db, year: str | None):
 
 def chart(data) -> dict:
     """SVG geometry of the progress chart: a polyline per process (share of its
-    instances done at each week's end), month ticks and a 0–100 % axis."""
+    instances done at each week's end), month ticks and a 0–100 % axis. Lines that
+    coincide stay apart: each series has its own dash pattern, the earlier ones are
+    drawn wider underneath, and each ends in a marker offset a little vertically."""
     c = CHART
     inner_w = c["width"] - c["left"] - c["right"]
     inner_h = c["height"] - c["top"] - c["bottom"]
     step = inner_w / max(len(data.weeks) - 1, 1) if data.weeks else 0
-    lines = []
+    lines, count = [], len(data.series)
     for n, (key, values) in enumerate(data.series.items()):
         total = max(data.totals.get(key, 0), 1)
-        points = " ".join(f"{c['left'] + i * step:.1f},"
-                          f"{c['top'] + inner_h * (1 - v / total):.1f}"
-                          for i, v in enumerate(values))
+        xy = [(c["left"] + i * step, c["top"] + inner_h * (1 - v / total))
+              for i, v in enumerate(values)]
+        points = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+        end = xy[-1] if xy else (c["left"], c["top"] + inner_h)
         lines.append({"key": key, "title": data.titles[key], "points": points,
-                      "cls": f"series-{n % 6}", "done": values[-1] if values else 0,
+                      "cls": f"series-{n % 6}", "dash": DASHES[n % len(DASHES)],
+                      "stroke": 2 + (count - 1 - n), "marker_x": round(end[0], 1),
+                      "marker_y": round(end[1] - 4 * (n - (count - 1) / 2), 1),
+                      "done": values[-1] if values else 0,
                       "total": data.totals.get(key, 0)})
     ticks, seen = [], set()
     for i, week in enumerate(data.weeks):
