@@ -6,11 +6,14 @@ instances; organisation-wide roles (office, committee, auditor, …) see everyth
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+
+from workflow.spec import Label, TransitionSpec
 
 from .authz import Actor, can_read, denial, role_label, usable_role
 from .children import pending_children
@@ -53,7 +56,16 @@ class InstanceView:
 
 @dataclass(frozen=True)
 class Availability:
-    """One trigger from the current state: may the actor fire it now, and if not, why."""
+    """One trigger from the current state: may the actor fire it now, and if not, why.
+
+    ``caption`` is what a button reads, in both languages: the transition's own label,
+    or 转入「state」 / Move to “state” when it has none; pages pick the language (the
+    ``label`` filter) and keep ``trigger`` as the tooltip. ``label`` is its Chinese
+    text (the API's and the CLI's plain-text field). ``reasons`` are bilingual texts
+    ("中文 (English)"); ``reason_labels`` are the same reasons split into a
+    :class:`~workflow.spec.Label` each (a missing role names the transition by its
+    label, not its code name).
+    """
 
     trigger: str
     to_state: str
@@ -62,6 +74,69 @@ class Availability:
     comment_required: bool
     roles: tuple[str, ...]
     reasons: tuple[str, ...] = field(default=())
+    caption: Label | None = None
+    to_state_label: Label | None = None
+    reason_labels: tuple[Label, ...] = field(default=())
+
+
+_HAN = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
+
+def split_bilingual(text: str) -> Label:
+    """A bilingual message as a :class:`Label`: ``中文 — English`` or ``中文 (English)``
+    (the last parenthesis, when it holds no Chinese); otherwise the text in both."""
+    if " — " in text:
+        zh, en = text.split(" — ", 1)
+        return Label(zh.strip(), en.strip())
+    if text.endswith(")"):
+        start = text.rfind(" (")
+        if start > 0 and not _HAN.search(text[start:]):
+            return Label(text[:start].strip(), text[start + 2:-1].strip())
+    return Label(text, text)
+
+
+def caption(spec: TransitionSpec, definition) -> Label:
+    """The button text of ``spec`` in both languages (its label, else the target state)."""
+    if spec.label is not None:
+        return spec.label
+    dest = definition.states[spec.dest].label
+    return Label(f"转入「{dest.zh}」", f"Move to “{dest.en}”")
+
+
+#: History entries the engine writes without a declared transition (creating, saving
+#: data, deadline changes, reminders, attachments), by reserved trigger.
+ENGINE_TRIGGERS: dict[str, Label] = {
+    "start": Label("创建", "Created"),
+    "update_data": Label("保存数据", "Data saved"),
+    "attach": Label("上传附件", "Attachment uploaded"),
+    "extend_deadline": Label("延期", "Deadline extended"),
+    "pause_deadline": Label("暂停计时", "Deadline paused"),
+    "resume_deadline": Label("恢复计时", "Deadline resumed"),
+    "remind_now": Label("催办提醒", "Reminder sent"),
+}
+
+
+def trigger_label(definition, trigger: str, from_state: str | None = None,
+                  to_state: str | None = None) -> Label:
+    """What ``trigger`` reads as in ``definition`` (a history entry, an audit row): the
+    label of the transition it fired (the one from ``from_state`` to ``to_state`` when
+    several share the trigger), the engine's own name for a reserved trigger, or the
+    code name itself when the definition does not know it."""
+    if definition is not None:
+        candidates = [t for t in definition.transitions if t.trigger == trigger]
+        exact = [t for t in candidates if (to_state is None or t.dest == to_state)
+                 and (from_state is None or from_state in t.sources)]
+        chosen = (exact or candidates or [None])[0]
+        if chosen is not None:
+            return caption(chosen, definition)
+    return ENGINE_TRIGGERS.get(trigger) or Label(trigger, trigger)
+
+
+def _named(reason: Label, trigger: str, title: Label) -> Label:
+    """``reason`` with the code name ``trigger`` replaced by ``title``."""
+    zh = re.sub(rf"(?<![\w]){re.escape(trigger)}(?![\w])", f"「{title.zh}」", reason.zh)
+    en = re.sub(rf"(?<![\w]){re.escape(trigger)}(?![\w])", f"“{title.en}”", reason.en)
+    return Label(zh.replace(" 「", "「"), en)
 
 
 def _select_instances():
@@ -123,9 +198,12 @@ def available_triggers(db: Database, instance_id: int, actor: Actor) -> list[Ava
         else:
             reasons = tuple(comp.blocking_reasons(spec, view.state, view.data, None, role,
                                                   check_comment=False, children=probe))
-        label = spec.label.zh if spec.label else spec.trigger
-        result.append(Availability(spec.trigger, spec.dest, label, not reasons,
-                                   spec.comment_required, spec.roles, reasons))
+        title = caption(spec, comp.definition)
+        result.append(Availability(
+            spec.trigger, spec.dest, title.zh, not reasons, spec.comment_required,
+            spec.roles, reasons, title, comp.definition.states[spec.dest].label,
+            tuple(_named(split_bilingual(r), spec.trigger, title) if role is None
+                  else split_bilingual(r) for r in reasons)))
     return result
 
 
@@ -150,4 +228,5 @@ def read_history(db: Database, instance_id: int, actor: Actor | None = None) -> 
 
 
 __all__ = ["InstanceView", "Availability", "get_instance", "list_instances",
-           "available_triggers", "read_history", "role_label"]
+           "available_triggers", "read_history", "role_label", "caption", "split_bilingual",
+           "trigger_label", "ENGINE_TRIGGERS"]

@@ -1,4 +1,6 @@
-"""The auditor's pages: history search, chain verification, export. Read-only."""
+"""The auditor's pages: history search (paged, with labels), chain verification,
+export. Read-only. Also registers the ``trigger_label`` template global the instance
+page's history timeline uses too."""
 
 from __future__ import annotations
 
@@ -8,7 +10,8 @@ from datetime import date
 from flask import Blueprint, Response, abort, render_template, request
 
 from engine import export_history, verify_history
-from engine.history_search import search_history
+from engine.history_pages import search_history_page
+from engine.queries import trigger_label as _trigger_label
 
 from .common import AUDIT_ROLES, get_db, roles_required
 
@@ -22,14 +25,26 @@ def _day(name: str) -> date | None:
         return None
 
 
+@bp.app_template_global("trigger_label")
+def trigger_label(definition, trigger: str, from_state: str | None = None,
+                  to_state: str | None = None):
+    """The :class:`~workflow.spec.Label` a history entry's trigger reads as (pass it
+    through the ``label`` filter); see :func:`engine.queries.trigger_label`."""
+    return _trigger_label(definition, trigger, from_state, to_state)
+
+
 @bp.route("/")
 @roles_required(*AUDIT_ROLES)
 def index():
-    """History search by unit, actor, process, trigger and date range."""
+    """History search by unit, actor, process, trigger and date range, 100 entries a
+    page; the page links keep the filters."""
     filters = {k: (request.args.get(k) or "").strip() or None
                for k in ("unit_code", "actor", "key", "trigger")}
-    entries = search_history(get_db(), since=_day("since"), until=_day("until"), **filters)
-    return render_template("audit/index.html", entries=entries, args=request.args)
+    result = search_history_page(get_db(), since=_day("since"), until=_day("until"),
+                                 page=request.args.get("page", 1, type=int) or 1, **filters)
+    kept = {k: v for k, v in request.args.items() if k != "page" and v.strip()}
+    return render_template("audit/index.html", result=result, entries=result.entries,
+                           args=request.args, kept=kept)
 
 
 @bp.route("/verify")
