@@ -61,6 +61,9 @@ def test_read_one_shows_actions_and_blocking_reasons(api_for, plan):
     staff = api_for("staff101").get(f"/api/v1/instances/{plan}").get_json()
     submit = next(a for a in staff["actions"] if a["trigger"] == "submit")
     assert submit["allowed"] is False and "unit_head" in submit["reasons"][0]
+    assert submit["labels"] == {"zh": "报送", "en": "Submit"} and submit["label"] == "报送"
+    [why] = submit["reason_labels"]
+    assert "「报送」" in why["zh"] and "unit_head" in why["en"]
     head = api_for("head101").get(f"/api/v1/instances/{plan}").get_json()
     assert next(a for a in head["actions"] if a["trigger"] == "submit")["allowed"] is True
     assert head["version"] == 2 and head["data"]["goals"]

@@ -78,3 +78,14 @@ def test_the_installed_console_script_runs(db_url):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["to_state"] == "draft"
+
+
+def test_show_as_a_user_lists_actions_with_their_labels_as_json(cli):
+    started = _json(cli("start", "performance_plan", "--unit", "101", "--as", "staff101",
+                        "--json"))
+    pid = str(started["instance_id"])
+    cli("save", pid, "--as", "staff101", "--data", '{"goals": "目标", "measures": "措施"}')
+    shown = _json(cli("show", pid, "--as", "head101", "--json"))
+    [submit] = [a for a in shown["actions"] if a["trigger"] == "submit"]
+    assert submit["allowed"] is True and submit["caption"] == {"zh": "报送", "en": "Submit"}
+    assert "报送" in cli("show", pid, "--as", "head101").output

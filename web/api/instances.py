@@ -103,10 +103,19 @@ def detail(db, instance_id: int) -> dict:
     row = _read(db, query.where(_i.c.id == instance_id))[0]
     out = _item(db, row, local_today())
     out["actions"] = [{"trigger": a.trigger, "to_state": a.to_state, "label": a.label,
+                       "labels": _pair(a.caption, a.label),
                        "allowed": a.allowed, "comment_required": a.comment_required,
-                       "roles": list(a.roles), "reasons": list(a.reasons)}
+                       "roles": list(a.roles), "reasons": list(a.reasons),
+                       "reason_labels": [_pair(r, "") for r in a.reason_labels]}
                       for a in available_triggers(db, instance_id, actor)]
     return out
+
+
+def _pair(label, fallback: str) -> dict:
+    """A :class:`workflow.spec.Label` as ``{"zh": …, "en": …}``."""
+    if label is None:
+        return {"zh": fallback, "en": fallback}
+    return {"zh": label.zh, "en": label.en or label.zh}
 
 
 def _read(db, query):

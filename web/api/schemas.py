@@ -60,11 +60,15 @@ INSTANCE = {
     "data": {"type": "object"}, "due_date": nullable(DATE), "overdue": {"type": "boolean"},
     "created_at": TIME, "updated_at": TIME,
 }
+LABELS = obj({"zh": {"type": "string"}, "en": {"type": "string"}})
 ACTION = obj({"trigger": {"type": "string"}, "to_state": {"type": "string"},
-              "label": {"type": "string"}, "allowed": {"type": "boolean"},
+              "label": {"type": "string", "description": "the Chinese label"},
+              "labels": LABELS, "allowed": {"type": "boolean"},
               "comment_required": {"type": "boolean"},
               "roles": {"type": "array", "items": {"type": "string"}},
-              "reasons": {"type": "array", "items": {"type": "string"}}})
+              "reasons": {"type": "array", "items": {"type": "string"},
+                          "description": "bilingual texts, 中文 (English)"},
+              "reason_labels": {"type": "array", "items": LABELS}})
 TOKEN = {"id": ID, "username": {"type": "string"}, "name": {"type": "string"},
          "prefix": {"type": "string"}, "created_by": {"type": "string"}, "created_at": TIME,
          "last_used_at": nullable(TIME), "revoked_at": nullable(TIME),

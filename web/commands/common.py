@@ -41,9 +41,16 @@ def parse_json_option(value: str | None, option: str) -> Any:
         raise InvalidInput(f"{option} 不是合法的 JSON — {option} is not valid JSON: {exc}")
 
 
+def _jsonable(value: Any) -> Any:
+    """JSON for what json does not know: a definition label as ``{"zh", "en"}``, else text."""
+    if hasattr(value, "zh") and hasattr(value, "en"):
+        return {"zh": value.zh, "en": value.en}
+    return str(value)
+
+
 def emit(as_json: bool, payload: Any, text: str | None = None) -> None:
     """Print ``payload`` as JSON, or ``text`` for people."""
     if as_json:
-        click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=_jsonable))
     elif text is not None:
         click.echo(text)

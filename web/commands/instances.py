@@ -101,7 +101,7 @@ def register(main: click.Group) -> None:
         for a in actions:
             mark = "✓" if a.allowed else "✗"
             why = "" if a.allowed else "  — " + "; ".join(a.reasons)
-            lines.append(f"  {mark} {a.trigger} → {a.to_state}{why}")
+            lines.append(f"  {mark} {a.trigger} {a.label} → {a.to_state}{why}")
         emit(as_json, payload, "\n".join(lines))
 
     @main.command("list")
