@@ -23,7 +23,7 @@ def test_all_ten_bundled_definitions_are_checked() -> None:
     assert len(DEFINITIONS) == 10
 
 
-@pytest.mark.parametrize("transition", _transitions())
+@pytest.mark.parametrize("transition", list(_transitions()))
 def test_transition_has_a_chinese_and_an_english_label(transition) -> None:
     label = transition.label
     assert label is not None, f"{transition.trigger} has no label"
