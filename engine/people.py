@@ -94,8 +94,8 @@ def _check_user(number: int, cell: dict, units: dict[str, int], taken: set[str],
     if not password:
         errors.append(RowError(number, "password", "须填写初始密码 (no password; give one "
                                                    "or --initial-password)"))
-    elif len(password) < 8:
-        errors.append(RowError(number, "password", "密码至少 8 位 (at least 8 characters)"))
+    elif problems := password_problems(password, username=name):  # as a password change
+        errors.append(RowError(number, "password", ";".join(problems)))
     cell["role_list"], cell["unit_id"] = roles, units.get(unit)
     return errors
 
