@@ -122,6 +122,9 @@ def test_users_add_hashes_the_password_and_checks_roles(db_url, monkeypatch):
     run("users", "add", "lisi", "--role", "unit_staff", "--unit", "102", "--db", db_url)
     bad = run("users", "add", "wangwu", "--role", "ofice", "--db", db_url, code=8)
     assert "ofice" in bad.output
+    monkeypatch.setenv("PERFEVAL_PASSWORD", "12345678")
+    weak = run("users", "add", "zhaoliu", "--role", "office", "--db", db_url, code=8)
+    assert "至少 10 位" in weak.output and "字母" in weak.output
     db = Database(db_url)
     with db.read() as conn:
         stored = conn.execute(text("SELECT password_hash FROM users WHERE username='lisi'")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from engine import add_user, import_units, init
+from engine import InvalidInput, add_user, import_units, init
 from engine.models import Unit, User
 
 from .common import db_options, emit
@@ -66,7 +66,12 @@ def register(main: click.Group) -> None:
     @click.password_option(envvar="PERFEVAL_PASSWORD")
     @db_options
     def users_add(db, as_json, username, roles, unit_code, display_name, email, password):
-        """Add a user (password prompted, or PERFEVAL_PASSWORD)."""
+        """Add a user (password prompted, or PERFEVAL_PASSWORD; the same strength rule as
+        a password change in the UI)."""
+        from engine.people import password_problems
+
+        if problems := password_problems(password, username=username):
+            raise InvalidInput(";".join(problems))
         user_id = add_user(db, username, password, roles, unit_code=unit_code,
                            display_name=display_name, email=email)
         emit(as_json, {"id": user_id, "username": username},
