@@ -200,7 +200,9 @@ class ConfirmForm(FlaskForm):
 
 
 def _safe_next(target: str | None) -> str:
-    if target:
+    """``target`` when it is a path on this site, else My tasks. Browsers read ``\\`` as
+    ``/`` and drop tabs and newlines, so ``/\\evil.example`` would leave the site too."""
+    if target and not any(c == "\\" or ord(c) < 0x20 or c == "\x7f" for c in target):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/") \
                 and not target.startswith("//"):

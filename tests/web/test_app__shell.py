@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from engine import actor_for, get_instance
 from web.auth import rotate_session_token
 from web_support import PASSWORD, Client, app, client_for, plan, web_db  # noqa: F401
@@ -67,6 +69,16 @@ def test_next_must_stay_on_this_site(app):
     client.refresh_token("/login")
     response = client.post("/login", {"username": "office", "password": PASSWORD,
                                       "next": "https://evil.example/"})
+    assert response.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("target", ["/\\evil.example/", "/\\/evil.example/",
+                                    "/\t/evil.example/", "//evil.example/"])
+def test_next_that_a_browser_reads_as_another_site_is_refused(app, target):
+    client = Client(app)
+    client.refresh_token("/login")
+    response = client.post("/login", {"username": "office", "password": PASSWORD,
+                                      "next": target})
     assert response.headers["Location"] == "/"
 
 
