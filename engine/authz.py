@@ -68,6 +68,13 @@ def denial(actor: Actor, allowed: Iterable[str], subject_unit_id: int | None,
                         action=action, needed_roles=allowed, **context)
 
 
+def require_admin(actor: Actor, action: str = "admin") -> None:
+    """Refuse with :class:`NotPermitted` unless ``actor`` holds the ``admin`` role (user
+    accounts, calendar overrides: administration outside any workflow)."""
+    if "admin" not in actor.roles:
+        raise NotPermitted("需要系统管理员角色 — requires the admin role", action=action)
+
+
 def can_read(actor: Actor, subject_unit_id: int | None) -> bool:
     """Organisation-wide roles read everything; unit roles read their own unit only."""
     return actor.is_org_wide or (actor.unit_id is not None and actor.unit_id == subject_unit_id)

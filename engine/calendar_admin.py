@@ -16,11 +16,11 @@ from datetime import date
 
 from sqlalchemy import delete, insert, select
 
-from .authz import Actor
+from .authz import Actor, require_admin
 from .calendar import calendar_for, library_years
 from .clock import utcnow
 from .db import Database
-from .exceptions import InvalidInput, NotFound, NotPermitted
+from .exceptions import InvalidInput, NotFound
 from .models import CalendarOverride
 from .signins import record_admin_event
 from .timers import flagged_timers, recompute_pending
@@ -39,11 +39,6 @@ class YearStatus:
     source: str | None  # "holidays" | "import" | None
     overrides: int
     flagged_timers: int
-
-
-def _require_admin(actor: Actor) -> None:
-    if "admin" not in actor.roles:
-        raise NotPermitted("需要系统管理员角色 — requires the admin role", action="calendar")
 
 
 def list_overrides(db: Database, year: int) -> list:
@@ -70,7 +65,7 @@ def coverage(db: Database, years: range) -> list[YearStatus]:
 def set_override(db: Database, actor: Actor, day: date, working: bool, reason: str) -> int:
     """Make ``day`` a working day or a holiday (replacing any override of that day);
     returns how many pending timer entries were recomputed."""
-    _require_admin(actor)
+    require_admin(actor, "calendar")
     reason = reason.strip()
     if not reason:
         raise InvalidInput("须填写原因 — a reason is required")
@@ -90,7 +85,7 @@ def set_override(db: Database, actor: Actor, day: date, working: bool, reason: s
 def remove_override(db: Database, actor: Actor, day: date) -> int:
     """Remove the override of ``day`` (NotFound when there is none); returns how many
     pending timer entries were recomputed."""
-    _require_admin(actor)
+    require_admin(actor, "calendar")
     with db.write() as conn:
         row = conn.execute(select(_co).where(_co.c.day == day)).first()
         if row is None:

@@ -32,9 +32,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from workflow.roles import ROLES, is_unit_role
 
-from .authz import Actor
+from .authz import Actor, require_admin
 from .db import Database
-from .exceptions import InvalidInput, NotFound, NotPermitted
+from .exceptions import InvalidInput, NotFound
 from .models import Unit, User
 from .org import ImportReport, RowError, import_units, read_table
 from .signins import record_admin_event
@@ -221,11 +221,6 @@ def change_password(db: Database, user_id: int, current: str, new: str) -> str:
     return token
 
 
-def _require_admin(actor: Actor) -> None:
-    if "admin" not in actor.roles:
-        raise NotPermitted("需要系统管理员角色 — requires the admin role", action="admin")
-
-
 def temporary_password() -> str:
     """A random password that passes :func:`password_problems` (shown once)."""
     while True:
@@ -238,7 +233,7 @@ def reset_password(db: Database, actor: Actor, user_id: int,
                    password: str | None = None) -> str:
     """An administrator sets ``user_id``'s password (a random temporary one when none is
     given); the user's sessions end. Returns the password set."""
-    _require_admin(actor)
+    require_admin(actor)
     generated = not password
     password = password or temporary_password()
     with db.write() as conn:
@@ -286,7 +281,7 @@ def _check_edit(actor: Actor, user_id: int, edit: UserEdit, unit_id: int | None)
 def update_user(db: Database, actor: Actor, user_id: int, edit: UserEdit) -> dict[str, Any]:
     """Apply ``edit`` to ``user_id`` (admins only); a change of roles, unit or active
     flag rotates the user's session token. Returns {field: [before, after]}."""
-    _require_admin(actor)
+    require_admin(actor)
     with db.write() as conn:
         row = conn.execute(select(_u).where(_u.c.id == user_id)).first()
         if row is None:
