@@ -23,6 +23,7 @@ from .calendar import calendar_for
 from .clock import local_today, local_zone, utcnow
 from .db import Database
 from .models import HistoryEntry, Instance, SchedulerHeartbeat, Timer, Unit
+from .paging import clamp_page
 from .registry import compiled
 from .tasks import LIVE_TIMER
 
@@ -97,8 +98,7 @@ def matrix(db: Database, *, keys: tuple[str, ...] | None = None,
         categories = sorted(c for c in conn.execute(
             select(_u.c.category).distinct()).scalars() if c)
         total = conn.execute(count_q).scalar_one()
-        pages = max(1, -(-total // page_size)) if page_size else 1
-        page = min(max(page, 1), pages)
+        page, pages = clamp_page(page, total, page_size) if page_size else (1, 1)
         if page_size:
             units_q = units_q.limit(page_size).offset((page - 1) * page_size)
         units = [dict(r._mapping) for r in conn.execute(units_q)]

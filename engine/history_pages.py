@@ -19,6 +19,7 @@ from workflow.spec import Label
 from .clock import local_to_utc
 from .db import Database
 from .models import HistoryEntry, Instance, Unit
+from .paging import clamp_page, page_count
 from .queries import trigger_label
 from .registry import compiled
 
@@ -44,7 +45,7 @@ class HistoryPage:
     @property
     def pages(self) -> int:
         """The number of pages (at least 1)."""
-        return max(1, -(-self.total // self.per_page))
+        return page_count(self.total, self.per_page)
 
     @property
     def first(self) -> int:
@@ -99,8 +100,7 @@ def search_history_page(db: Database, *, unit_code: str | None = None,
                             _u.c.name.label("unit_name")).select_from(joined), **filters)
     with db.read() as conn:
         total = conn.execute(count).scalar_one()
-        pages = max(1, -(-total // per_page))
-        page = min(max(1, page), pages)
+        page, _ = clamp_page(page, total, per_page)
         found = conn.execute(rows.order_by(_h.c.id.desc()).limit(per_page)
                              .offset((page - 1) * per_page)).all()
     entries = []

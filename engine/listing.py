@@ -22,6 +22,7 @@ from .authz import Actor
 from .clock import local_today
 from .db import Database
 from .models import Instance, Timer, Unit
+from .paging import clamp_page
 from .registry import compiled
 from .tasks import LIVE_TIMER, due_dates_subquery
 
@@ -120,8 +121,7 @@ def list_page(db: Database, actor: Actor, *, key: str | None = None,
             if actor.is_org_wide else []
         total = conn.execute(select(func.count()).select_from(_i)
                              .where(*conds)).scalar_one()
-        pages = max(1, -(-total // page_size))
-        page = min(max(page, 1), pages)
+        page, pages = clamp_page(page, total, page_size)
         rows = conn.execute(rows_q.limit(page_size).offset((page - 1) * page_size)).all() \
             if total else []
     processes: dict[str, Label] = {}

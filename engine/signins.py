@@ -23,6 +23,7 @@ from sqlalchemy import (JSON, BigInteger, Column, Connection, DateTime, Integer,
 
 from .clock import utcnow
 from .db import Database
+from .paging import page_count
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class Page:
     @property
     def pages(self) -> int:
         """How many pages there are (at least 1)."""
-        return max(1, -(-self.total // self.per_page))
+        return page_count(self.total, self.per_page)
 
 
 def record_login(db: Database, *, kind: str, outcome: str, username: str,
