@@ -1,7 +1,7 @@
 """``/api/v1/cycles/{year}/results``: each unit's composite score, grade and rank.
 
 The rows are :func:`engine.results.read_results` (by category, then rank). Who sees
-what follows the results page (``web/views/results.py``): the office, the committee,
+what (:func:`visible_rows`, which the results page uses too): the office, the committee,
 leaders, auditors and admins see every row, published or not; experts see every row
 once published; anyone else (unit users) only their own unit's row, and only once the
 results are published (公示/通报).
@@ -16,7 +16,7 @@ from .auth import api_user
 from .instances import _db
 from .spec import operation
 
-READ_ALL = ("office", "committee", "leader", "auditor", "admin")  # as web/views/results.py
+READ_ALL = ("office", "committee", "leader", "auditor", "admin")  # the results page too
 PUBLISHED_ALL = ("expert",)
 
 

@@ -28,10 +28,10 @@ from engine.exceptions import InvalidInput, NotFound
 from engine.results import (adjust_for_appeal, compute_results, enter_scores, export_results,
                             import_scores, publish_results, read_results, record_veto)
 
+from ..api.results import READ_ALL, visible_rows
 from .common import actor, get_db, roles_required
 
 bp = Blueprint("results", __name__, url_prefix="/results")
-READ_ALL = ("office", "committee", "leader", "auditor", "admin")
 ENTRY_ROLES = ("office", "expert", "leader")
 APPEAL_READERS = ("office", "committee", "auditor", "admin")
 UNIT_ROLES = ("unit_staff", "unit_head")
@@ -59,13 +59,8 @@ def _cycle_open(year: int) -> bool:
 
 def _visible(rows: list[dict]) -> list[dict]:
     """Everything for the organisation-wide readers; published results for experts;
-    the own unit's published result for a unit user."""
-    if current_user.has_any(*READ_ALL):
-        return rows
-    rows = [r for r in rows if r.get("published_at")]
-    if current_user.has_any("expert"):
-        return rows
-    return [r for r in rows if r["unit_id"] == actor().unit_id]
+    the own unit's published result for a unit user (the API's rule)."""
+    return visible_rows(rows, current_user)
 
 
 def _tables(rows: list[dict]) -> dict[str, list[dict]]:
