@@ -29,11 +29,11 @@ from .models import Instance, Timer, Unit
 from .queries import available_triggers
 from .registry import compiled, latest
 from .results import COMPONENT_ITEMS, _verified_by, indicator_systems
-from .scoring_models import Cycle, ResultChange, Veto
+from .scoring_models import Cycle, ResultChange, ResultRow, Veto
 from .tasks import LIVE_TIMER
 
 _i, _u, _t, _c = Instance.__table__, Unit.__table__, Timer.__table__, Cycle.__table__
-_v, _rc = Veto.__table__, ResultChange.__table__
+_v, _rc, _r = Veto.__table__, ResultChange.__table__, ResultRow.__table__
 
 
 @dataclass(frozen=True)
@@ -144,31 +144,25 @@ def _state_label(db: Database, key: str, state: str) -> Label | str:
     return states[state].label if state in states else state
 
 
-def _conditions(t) -> tuple:
-    """Every ``when_children`` condition of ``t`` (a list form holds several)."""
-    several = getattr(t, "children_conditions", None)
-    return tuple(several) if several else ((t.when_children,) if t.when_children else ())
-
-
 def _steps(db: Database, comp, parent_id: int, state: str, actor: Actor) -> list[Step]:
     """The transitions from ``state`` with their availability and pending units."""
     available = {a.trigger: a for a in available_triggers(db, parent_id, actor)}
     leaving = comp.definition.transitions_from(state)
     waiting: dict[str, tuple] = {}
     for t in leaving:
-        if _conditions(t):
-            waiting[t.dest] = waiting.get(t.dest, ()) + _conditions(t)
+        if t.children_conditions:
+            waiting[t.dest] = waiting.get(t.dest, ()) + t.children_conditions
     with db.read() as conn:
         pending = {c: pending_children(conn, parent_id, c)
                    for conds in waiting.values() for c in conds}
     steps = []
     for t in leaving:
         a = available[t.trigger]
-        conds = _conditions(t) or (waiting.get(t.dest, ()) if t.comment_required else ())
+        conds = t.children_conditions or (waiting.get(t.dest, ()) if t.comment_required else ())
         units = tuple(dict.fromkeys(u for c in conds for u in pending[c]))
         steps.append(Step(t.trigger, t.label or t.trigger, t.dest,
                           comp.definition.states[t.dest].label, a.allowed, t.comment_required,
-                          not _conditions(t) and bool(conds), units,
+                          not t.children_conditions and bool(conds), units,
                           tuple(dict.fromkeys(c.definition for c in conds)), a.reasons))
     return steps
 
@@ -271,15 +265,11 @@ SCORING_STAGES = frozenset({"verification", "scoring", "review_approval", "publi
 def result_years(db: Database) -> list[dict[str, Any]]:
     """Every cycle's year, newest first, with its stage and whether results have been
     computed and published (one query) — for choosing which year a results page shows."""
-    from .models import Instance
-    from .scoring_models import Cycle, ResultRow
-
-    c, r, i = Cycle.__table__, ResultRow.__table__, Instance.__table__
     with db.read() as conn:
         found = conn.execute(
-            select(c.c.year, i.c.state, func.count(r.c.id), func.count(r.c.published_at))
-            .join(i, i.c.id == c.c.instance_id).outerjoin(r, r.c.cycle_id == c.c.id)
-            .group_by(c.c.year, i.c.state).order_by(c.c.year.desc())).all()
+            select(_c.c.year, _i.c.state, func.count(_r.c.id), func.count(_r.c.published_at))
+            .join(_i, _i.c.id == _c.c.instance_id).outerjoin(_r, _r.c.cycle_id == _c.c.id)
+            .group_by(_c.c.year, _i.c.state).order_by(_c.c.year.desc())).all()
     return [{"year": year, "state": state, "computed": computed > 0, "published": published > 0}
             for year, state, computed, published in found]
 
