@@ -112,10 +112,11 @@ def detail(db, instance_id: int) -> dict:
 
 
 def _pair(label, fallback: str) -> dict:
-    """A :class:`workflow.spec.Label` as ``{"zh": …, "en": …}``."""
+    """A :class:`workflow.spec.Label` as ``{"zh": …, "en": …}``; ``fallback`` in both
+    languages when there is none."""
     if label is None:
         return {"zh": fallback, "en": fallback}
-    return {"zh": label.zh, "en": label.en or label.zh}
+    return serialize.label(label)
 
 
 def _read(db, query):

@@ -18,8 +18,8 @@ def day(value: date | None) -> str | None:
 
 
 def label(value) -> dict:
-    """A ``workflow.spec.Label`` as ``{"zh", "en"}``."""
-    return {"zh": value.zh, "en": value.en}
+    """A ``workflow.spec.Label`` as ``{"zh", "en"}`` (an empty ``en`` reads as ``zh``)."""
+    return {"zh": value.zh, "en": value.en or value.zh}
 
 
 def history_entry(row: dict) -> dict:

@@ -44,7 +44,9 @@ def parse_json_option(value: str | None, option: str) -> Any:
 def _jsonable(value: Any) -> Any:
     """JSON for what json does not know: a definition label as ``{"zh", "en"}``, else text."""
     if hasattr(value, "zh") and hasattr(value, "en"):
-        return {"zh": value.zh, "en": value.en}
+        from web.api.serialize import label
+
+        return label(value)
     return str(value)
 
 
