@@ -151,15 +151,11 @@ def fire_trigger(instance_id: int):
     result = fire(get_db(), instance_id, trigger, actor(),
                   comment=request.form.get("comment") or None, data=data or None,
                   expected_version=request.form.get("version", type=int))
-    to_label = definition.states[result.to_state].label
-    flash(_("操作成功:%(state)s", state=to_label.get("en" if _is_en() else "zh")), "ok")
-    return redirect(url_for("instances.show", instance_id=instance_id))
-
-
-def _is_en() -> bool:
     from .. import i18n
 
-    return i18n.lang() == "en"
+    flash(_("操作成功:%(state)s", state=i18n.label(definition.states[result.to_state].label)),
+          "ok")
+    return redirect(url_for("instances.show", instance_id=instance_id))
 
 
 @bp.route("/new", methods=("POST",))
