@@ -80,9 +80,8 @@ def file_appeal(db: Database, year: int, actor: Actor, grounds: str, *,
                 _i.c.subject_unit_id == unit, _i.c.state != "withdrawn")
                 .order_by(_i.c.id)):
             if ((other.data or {}).get("item") or OVERALL) == item:
-                state = comp.definition.states.get(other.state)
                 raise Conflict(
-                    f"指标「{label}」已有申诉(#{other.id},{state.label.zh if state else other.state}),"
+                    f"指标「{label}」已有申诉(#{other.id},{comp.definition.state_label(other.state).zh}),"
                     f"同一指标每个年度只能申诉一次 — an appeal on {item!r} already exists "
                     f"(#{other.id}, {other.state}); one appeal per indicator per cycle",
                     item=item, appeal=other.id, state=other.state)

@@ -276,10 +276,9 @@ def escalations(db: Database, *, parent_id: int | None = None,
     out = []
     for r in rows:
         definition = compiled(db, r.definition_version_id).definition
-        spec = definition.states.get(r.state)
         level = int(r.slot.split(":")[1]) + 1 if r.slot and ":" in r.slot else 1
         out.append(Escalation(r.instance_id, r.definition_key, definition.title, r.code,
-                              r.name, r.state, spec.label if spec else Label(r.state, r.state),
+                              r.name, r.state, definition.state_label(r.state),
                               level, tuple(r.notify or ()), r.fired_at, r.outcome))
     return out
 

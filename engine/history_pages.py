@@ -75,10 +75,7 @@ def _filtered(query, *, unit_code, actor, key, trigger, since, until):
 
 
 def _state_label(definition, state: str | None) -> Label | None:
-    if state is None:
-        return None
-    known = definition.states.get(state)
-    return known.label if known is not None else Label(state, state)
+    return None if state is None else definition.state_label(state)
 
 
 def search_history_page(db: Database, *, unit_code: str | None = None,

@@ -196,6 +196,12 @@ class Definition:
         """Every trigger name, once each, in declaration order."""
         return tuple(dict.fromkeys(t.trigger for t in self.transitions))
 
+    def state_label(self, state: str) -> Label:
+        """The label of ``state``, or its name in both languages when this version does
+        not know it (a history entry or timer written under another version)."""
+        known = self.states.get(state)
+        return known.label if known is not None else Label(state, state)
+
     @property
     def final_states(self) -> frozenset[str]:
         """Names of the states marked ``final``."""
