@@ -9,8 +9,7 @@ belongs to someone else is a 404 — the page does not confirm it exists.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, \
-    url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -19,13 +18,10 @@ from engine.exceptions import InvalidInput, NotFound
 from engine.models import User
 
 from ..api import tokens
+from ..api.me import token_days
 from .common import ADMIN_ROLES, get_db, roles_required
 
 bp = Blueprint("tokens", __name__)
-
-
-def _days_settings() -> dict:
-    return tokens.settings(current_app.config)
 
 
 def _days(raw: str | None) -> int | None:
@@ -44,7 +40,7 @@ def _create(username: str, *, admin: bool):
     try:
         info, secret = tokens.create_token(
             get_db(), username, request.form.get("name", ""), created_by=current_user.username,
-            days=_days(request.form.get("expires_days")), **_days_settings())
+            days=_days(request.form.get("expires_days")), **token_days())
     except (InvalidInput, NotFound) as exc:
         flash(exc.message, "error")
         return _listing(admin=admin, status=404 if isinstance(exc, NotFound) else 422)
@@ -60,7 +56,7 @@ def _listing(*, admin: bool, status: int = 200):
             usernames = list(conn.execute(select(User.username).where(User.active.is_(True))
                                           .order_by(User.username)).scalars())
     return render_template("tokens/list.html", tokens=rows, admin=admin, usernames=usernames,
-                           **_days_settings()), status
+                           **token_days()), status
 
 
 def _own_token(token_id: int):
