@@ -26,6 +26,8 @@ CASES = {
                      {"benchmark", "inapp_per_s", "email_per_s", "floor_email_per_s", "ratio"}),
     "bench_sweep": (["--db", "sqlite", "--pending", "50", "100", "--rounds", "1"],
                     {"benchmark"}),
+    "bench_web": (["--small", "4", "--large", "8", "--repeat", "1"],
+                  {"benchmark", "db", "pages", "ok"}),
 }
 
 
