@@ -1,8 +1,9 @@
 """After the results: filing appeals within the window, and issuing rectification items.
 
 The appeal window (default 5 working days from the result notice, a cycle setting
-[inferred]) is counted on the working-day calendar from the local day the unit's result
-was published; an appeal filed later is recorded with ``filed_in_time: "no"``, which the
+[inferred]) is counted on the database's working-day calendar (imported notices and
+administrators' overrides included, as for every deadline) from the local day the unit's
+result was published; an appeal filed later is recorded with ``filed_in_time: "no"``, which the
 ``appeal_in_time`` guard turns into "reject as late" for the office. A unit files at
 most one appeal per indicator (item) per cycle (:func:`file_appeal`).
 """
@@ -14,7 +15,7 @@ from datetime import date
 from sqlalchemy import Connection, select
 
 from .authz import Actor, denial, usable_role
-from .calendar import WorkCalendar
+from .calendar import calendar_for
 from .children import check_parent_open
 from .clock import local_today, utcnow
 from .cycle_config import config_from_mapping
@@ -42,8 +43,8 @@ def appeal_deadline(db: Database, year: int, unit_id: int) -> date:
             _r.c.cycle_id == cycle["id"], _r.c.unit_id == unit_id)).scalar()
     if published is None:
         raise InvalidInput("结果尚未公布,不能申诉 — the result is not published yet")
-    return WorkCalendar().add_working_days(local_today(published),
-                                           config.appeal_window_working_days)
+    return calendar_for(db).add_working_days(local_today(published),
+                                             config.appeal_window_working_days)
 
 
 def file_appeal(db: Database, year: int, actor: Actor, grounds: str, *,
