@@ -5,55 +5,24 @@ added and removed. Screenshots go to ``tests/artifacts/`` (ignored by git)."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import threading
-from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from engine import (Database, actor_for, add_user, fire, get_instance, read_history, start,
-                    update_data)
-from web.app import create_app
+from browser_support import (ARTIFACTS, browser_type_launch_args,  # noqa: F401
+                             live_app, needs_chromium)
+from engine import actor_for, fire, get_instance, read_history, start, update_data
 from web_support import PASSWORD
 
-CHROMIUM = os.environ.get("PERFEVAL_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason=f"no Chromium at {CHROMIUM} (apt-get install -y chromium)")
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    """Debian's Chromium; never a downloaded browser."""
-    return {**browser_type_launch_args, "executable_path": CHROMIUM,
-            "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run"]}
+pytestmark = needs_chromium
 
 
 @pytest.fixture
 def live(sqlite_template, tmp_path):
     """The app on its own SQLite file, served by Werkzeug on a free port in a thread;
     approvals always need a fresh password (FRESH_AUTH_SECONDS=0)."""
-    path = tmp_path / "live.db"
-    shutil.copy(sqlite_template, path)
-    db = Database(f"sqlite:///{path}")
-    add_user(db, "admin", PASSWORD, ["admin"])
-    app = create_app({"DB": db, "SECRET_KEY": "browser-test", "SESSION_COOKIE_SECURE": False,
-                      "TESTING": True, "FRESH_AUTH_SECONDS": 0})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", db
-    finally:
-        server.shutdown()
-        thread.join(5)
-        server.server_close()
-        db.dispose()
+    with live_app(sqlite_template, tmp_path, FRESH_AUTH_SECONDS=0) as served:
+        yield served
 
 
 def _sign_in(browser, base: str, username: str):

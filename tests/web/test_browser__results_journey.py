@@ -12,12 +12,11 @@ import pytest
 
 from engine import actor_for, add_user, fire, start
 from engine.results import enter_scores, read_results
-from test_browser__plan_journey import (CHROMIUM, Person, browser_type_launch_args,  # noqa: F401
-                                        live)
+from browser_support import browser_type_launch_args, needs_chromium  # noqa: F401
+from test_browser__plan_journey import Person, live  # noqa: F401
 from web_support import PASSWORD
 
-pytestmark = pytest.mark.skipif(not __import__("pathlib").Path(CHROMIUM).exists(),
-                                reason=f"no Chromium at {CHROMIUM}")
+pytestmark = needs_chromium
 ROWS = [{"code": "K1", "name": "重点工作", "weight": 100, "method": "direct", "verifier": "督查室"}]
 
 

@@ -15,19 +15,17 @@ Screenshots of every distinct page go to ``tests/artifacts/tour/<role>/``.
 from __future__ import annotations
 
 import shutil
-import threading
-from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
+from browser_support import (ARTIFACTS, browser_type_launch_args,  # noqa: F401
+                             needs_chromium, serve)
 from engine import Database
-from test_browser__plan_journey import CHROMIUM, browser_type_launch_args  # noqa: F401
 from tour_support import CJK, Crawler, build_site, cjk_chrome, page_problems
 from web.app import create_app
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}")
-SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "tour"
+pytestmark = needs_chromium
+SHOTS = ARTIFACTS / "tour"
 ROLES = {"office": "office", "committee": "committee", "leader": "leader",
          "expert": "expert", "auditor": "auditor", "admin": "admin",
          "unit_staff": "staff_101", "unit_head": "head_101"}
@@ -53,15 +51,10 @@ def site(tmp_path_factory):
     app = create_app({"DB": db, "SECRET_KEY": "tour-test", "SESSION_COOKIE_SECURE": False,
                       "REMEMBER_COOKIE_SECURE": False, "TESTING": True,
                       "ATTACHMENT_DIR": str(folder / "attachments")})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}", facts
+        with serve(app) as base:
+            yield base, facts
     finally:
-        server.shutdown()
-        thread.join(5)
-        server.server_close()
         db.dispose()
 
 

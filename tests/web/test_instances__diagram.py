@@ -3,22 +3,17 @@ strict CSP, with the current state highlighted; and attaching a file from the br
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from engine import Database, actor_for, add_user, start
-from web.app import create_app
+from browser_support import (ARTIFACTS, browser_type_launch_args,  # noqa: F401
+                             live_app, needs_chromium)
+from engine import actor_for, start
 from web_support import PASSWORD, app, client_for, plan, web_db  # noqa: F401
 
-CHROMIUM = os.environ.get("PERFEVAL_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 NS = {"s": "http://www.w3.org/2000/svg"}
 
 
@@ -48,41 +43,14 @@ def test_english_page_labels_the_diagram_in_english(client_for, plan):
     assert labels["draft"] == "Draft"
 
 
-browser_only = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                  reason=f"no Chromium at {CHROMIUM}")
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    """Debian's Chromium; never a downloaded browser."""
-    return {**browser_type_launch_args, "executable_path": CHROMIUM,
-            "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run"]}
-
-
 @pytest.fixture
 def live(sqlite_template, tmp_path):
     """The app on its own SQLite file and attachment folder, served in a thread."""
-    path = tmp_path / "live.db"
-    shutil.copy(sqlite_template, path)
-    db = Database(f"sqlite:///{path}")
-    add_user(db, "admin", PASSWORD, ["admin"])
-    application = create_app({"DB": db, "SECRET_KEY": "browser-test", "TESTING": True,
-                              "SESSION_COOKIE_SECURE": False,
-                              "ATTACHMENT_DIR": str(tmp_path / "files")})
-    server = make_server("127.0.0.1", 0, application, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", db
-    finally:
-        server.shutdown()
-        thread.join(5)
-        server.server_close()
-        db.dispose()
+    with live_app(sqlite_template, tmp_path, ATTACHMENT_DIR=str(tmp_path / "files")) as served:
+        yield served
 
 
-@browser_only
+@needs_chromium
 def test_browser_draws_the_svg_and_uploads_a_file(browser, live, tmp_path):
     base, db = live
     instance_id = start(db, "evaluation_cycle", actor_for(db, "office")).instance_id
