@@ -240,11 +240,21 @@ def entry_items(db: Database, actor: Actor) -> list[str]:
 def unit_items(db: Database, unit_id: int, *, overall: bool = False) -> list[str]:
     """What a unit's result is made of: its category's indicators, public and
     leadership (and, with ``overall``, the result as a whole — what an appeal may name)."""
+    return items_by_unit(db, [unit_id], overall=overall)[unit_id]
+
+
+def items_by_unit(db: Database, unit_ids: list[int], *,
+                  overall: bool = False) -> dict[int, list[str]]:
+    """:func:`unit_items` of several units at once (two queries, whatever their number:
+    for a page listing many appeals)."""
+    ids = list(dict.fromkeys(unit_ids))
     with db.read() as conn:
-        category = conn.execute(select(_u.c.category).where(_u.c.id == unit_id)).scalar()
-        systems = indicator_systems(conn)
-    return ([OVERALL] if overall else []) + [i.code for i in systems.get(category, [])] \
-        + list(COMPONENT_ITEMS)
+        categories = dict(conn.execute(select(_u.c.id, _u.c.category)
+                                       .where(_u.c.id.in_(ids))).all()) if ids else {}
+        systems = indicator_systems(conn) if ids else {}
+    head = [OVERALL] if overall else []
+    return {u: head + [i.code for i in systems.get(categories.get(u), [])]
+            + list(COMPONENT_ITEMS) for u in ids}
 
 
 def scope_units(db: Database, year: int) -> list[dict[str, Any]]:
