@@ -15,8 +15,9 @@ current), its effect written — an outbox event (``remind``, ``due``, ``escalat
 :func:`engine.instances.fire_on` as :meth:`Actor.system` — and the timer marked
 ``done``. The ``due`` timer of a deadline with ``fire`` (a dated step: a window
 opening, a report marked overdue) only fires its trigger, whose own outbox row is the
-notice; a parent's ``then_children`` move its children in that same transaction. The claim and the effect commit together, so a sweeper killed at any point
-leaves either both or neither; the unique dedupe key backs that up.
+notice; a parent's ``then_children`` move its children in that same transaction.
+The claim and the effect commit together, so a sweeper killed at any point leaves
+either both or neither; the unique dedupe key backs that up.
 
 The batch is first tried in one SAVEPOINT, re-checked with one query, its outbox rows
 and timer updates written with one executemany each (few round trips: PostgreSQL's
