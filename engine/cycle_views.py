@@ -25,14 +25,14 @@ from .authz import Actor
 from .children import pending_children
 from .cycles import CHILD_KEYS, cycle_for_year
 from .db import Database
-from .models import Instance, Timer, Unit
+from .models import Instance, Unit
 from .queries import available_triggers
 from .registry import compiled, latest
 from .results import COMPONENT_ITEMS, _verified_by, indicator_systems
 from .scoring_models import Cycle, ResultChange, ResultRow, Veto
-from .tasks import LIVE_TIMER
+from .tasks import due_dates_subquery
 
-_i, _u, _t, _c = Instance.__table__, Unit.__table__, Timer.__table__, Cycle.__table__
+_i, _u, _c = Instance.__table__, Unit.__table__, Cycle.__table__
 _v, _rc, _r = Veto.__table__, ResultChange.__table__, ResultRow.__table__
 
 
@@ -171,19 +171,15 @@ def appeals_of(db: Database, year: int) -> list[dict[str, Any]]:
     """The ``year`` cycle's appeals, newest first: state, unit, item, grounds, filed at,
     and the due date of the current state (None when it has none)."""
     parent_id = cycle_for_year(db, year)["instance_id"]
+    due = due_dates_subquery()
     with db.read() as conn:
         rows = conn.execute(
             select(_i.c.id, _i.c.state, _i.c.definition_version_id, _i.c.data, _i.c.created_at,
-                   _u.c.code, _u.c.name, _u.c.id.label("unit_id"))
-            .select_from(_i.outerjoin(_u, _u.c.id == _i.c.subject_unit_id))
+                   _u.c.code, _u.c.name, _u.c.id.label("unit_id"), due.c.due_date)
+            .select_from(_i.outerjoin(_u, _u.c.id == _i.c.subject_unit_id)
+                         .outerjoin(due, due.c.instance_id == _i.c.id))
             .where(_i.c.parent_id == parent_id, _i.c.definition_key == "appeal")
             .order_by(_i.c.id.desc())).all()
-        due = dict(conn.execute(
-            select(_t.c.instance_id, func.min(_t.c.due_date))
-            .join(_i, (_i.c.id == _t.c.instance_id) & (_i.c.state == _t.c.state))
-            .where(_i.c.parent_id == parent_id, _i.c.definition_key == "appeal",
-                   _t.c.kind == "due", _t.c.status.in_(LIVE_TIMER))
-            .group_by(_t.c.instance_id)).all())
     out = []
     for r in rows:
         states = compiled(db, r.definition_version_id).definition.states
@@ -192,7 +188,7 @@ def appeals_of(db: Database, year: int) -> list[dict[str, Any]]:
                     "final": states[r.state].final, "unit_id": r.unit_id, "code": r.code,
                     "name": r.name, "item": data.get("item"), "grounds": data.get("grounds"),
                     "filed_in_time": data.get("filed_in_time"), "decision": data.get("decision"),
-                    "filed_at": r.created_at, "due": due.get(r.id)})
+                    "filed_at": r.created_at, "due": r.due_date})
     return out
 
 
