@@ -23,7 +23,7 @@ from .authz import Actor, denial, usable_role
 from .calendar import WorkCalendar, calendar_for
 from .clock import local_today, utcnow
 from .db import Database
-from .deadlines import TimePolicy, at_local
+from .deadlines import TimePolicy
 from .exceptions import InvalidInput, WorkflowError
 from .extensions import named_failure, units_of
 from .hashing import format_time
@@ -31,6 +31,7 @@ from .instances import _load_for_write, _write
 from .models import OutboxMessage
 from .registry import compiled
 from .tasks import due_dates_subquery
+from .timers import deadline_moment
 
 REMIND_NOW = "remind_now"
 ROLES = ("office",)
@@ -101,7 +102,7 @@ def _remind(conn: Connection, db: Database, instance_id: int, actor: Actor,
         recipients={"roles": roles, "unit_id": row.subject_unit_id},
         payload={"definition": comp.definition.key, "instance_id": instance_id,
                  "state": row.state, "kind": kind, "timer_id": None,
-                 "due_at": format_time(at_local(due, policy.due_time)) if due else None,
+                 "due_at": format_time(deadline_moment(due, policy)) if due else None,
                  "due_date": due.isoformat() if due else None,
                  "working_days_left": (calendar.working_days_between(today, due)
                                        if due and kind == "remind" else None),
