@@ -14,8 +14,9 @@ from .spec import Definition
 # Ids on which mermaid 11's stateDiagram parser fails (checked one by one).
 MERMAID_KEYWORDS = frozenset({"note", "state", "default", "class", "classdef", "style",
                               "scale", "click"})
-_ENTITIES = (("#", "#35;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;"),
-             ("\r", " "), ("\n", " "))
+_ENTITIES = {"#": "#35;", '"': "#quot;", "<": "#lt;", ">": "#gt;", "\r": " ", "\n": " "}
+#: An edge label is not quoted, so ``;`` and ``:`` are written as entities too.
+_EDGE_ENTITIES = {**_ENTITIES, ";": "#59;", ":": "#58;"}
 
 
 def node_id(state: str) -> str:
@@ -23,19 +24,17 @@ def node_id(state: str) -> str:
     return f"S_{state}" if state.lower() in MERMAID_KEYWORDS else state
 
 
-_EDGE_ENTITIES = {"#": "#35;", '"': "#quot;", "<": "#lt;", ">": "#gt;", ";": "#59;",
-                  ":": "#58;", "\r": " ", "\n": " "}
+def _escaped(text: str, entities: dict[str, str]) -> str:
+    return "".join(entities.get(c, c) for c in text)
 
 
 def _quoted(text: str) -> str:
-    for raw, code in _ENTITIES:
-        text = text.replace(raw, code)
-    return f'"{text}"'
+    return f'"{_escaped(text, _ENTITIES)}"'
 
 
 def _edge_text(text: str) -> str:
     """An edge label written after ``:``: no quotes, special characters as entities."""
-    return "".join(_EDGE_ENTITIES.get(c, c) for c in text).strip()
+    return _escaped(text, _EDGE_ENTITIES).strip()
 
 
 def mermaid(definition: Definition, locale: str = "zh") -> str:
