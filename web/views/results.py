@@ -22,7 +22,8 @@ from flask_login import current_user, login_required
 from engine.appeals import appeal_deadline, file_appeal
 from engine.clock import local_today
 from engine.cycle_views import (appeal_changes, appeals_of, default_result_year, entry_items,
-                                result_years, scope_units, unit_items, vetoes_of)
+                                items_by_unit, result_years, scope_units, unit_items,
+                                vetoes_of)
 from engine.cycles import cycle_for_year
 from engine.exceptions import InvalidInput, NotFound
 from engine.results import (adjust_for_appeal, compute_results, enter_scores, export_results,
@@ -245,8 +246,9 @@ def appeals():
         return render_template("results/appeals.html", year=year, appeals=[], changes={},
                                items={})
     rows = appeals_of(db, year)
-    items = {a["id"]: unit_items(db, a["unit_id"]) for a in rows
-             if a["state"] == "under_review"}
+    pending = [a for a in rows if a["state"] == "under_review"]
+    by_unit = items_by_unit(db, [a["unit_id"] for a in pending])
+    items = {a["id"]: by_unit[a["unit_id"]] for a in pending}
     return render_template("results/appeals.html", year=year, appeals=rows,
                            changes=appeal_changes(db, year), items=items)
 
