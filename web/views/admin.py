@@ -26,6 +26,7 @@ from engine.calendar_admin import ADMIN_SOURCE, coverage, list_overrides, remove
     set_override
 from engine.clock import local_today
 from engine.models import Unit, User
+from engine.paging import page_count
 from engine.people import (UserEdit, get_user, import_users, list_users, reset_password,
                            update_user)
 from engine.registry import compiled, list_versions
@@ -163,7 +164,7 @@ def users():
     rows, total = list_users(get_db(), unit_id=unit_id, role=role if role in ROLES else "",
                              page=page, per_page=PER_PAGE)
     return render_template("admin/users.html", users=rows, total=total, page=page,
-                           pages=max(1, -(-total // PER_PAGE)), units=units,
+                           pages=page_count(total, PER_PAGE), units=units,
                            codes={u.id: u.code for u in units}, roles=ROLES,
                            unit=unit_code, role=role)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from engine.paging import clamp_page
 from engine.tasks import actionable, my_tasks, task_facets
 
 from .common import actor, get_db
@@ -35,8 +36,7 @@ def index():
     states = {f.state: f.state_label for f in facets if not key or f.definition_key == key}
     total = sum(f.count for f in facets if (not key or f.definition_key == key)
                 and (not state or f.state == state))
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    page, pages = clamp_page(request.args.get("page", 1, type=int) or 1, total, PAGE_SIZE)
     tasks = my_tasks(db, who, key=key, state=state, limit=PAGE_SIZE,
                      offset=(page - 1) * PAGE_SIZE, conds=conds)
     inbox, unread = _inbox(current_user.id)
