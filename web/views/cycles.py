@@ -44,8 +44,8 @@ def _uploaded_config() -> CycleConfig:
 
 def _moved(result) -> str:
     """``筹备 → 制定绩效计划`` in the user's language."""
-    states = latest(get_db(), CYCLE_KEY).definition.states
-    return " → ".join(label(states[s].label) if s in states else str(s)
+    definition = latest(get_db(), CYCLE_KEY).definition
+    return " → ".join(label(definition.state_label(s))
                       for s in (result.from_state, result.to_state))
 
 
