@@ -25,7 +25,7 @@ from .authz import Actor
 from .db import Database
 from .exceptions import InvalidTransition
 from .models import Instance, Unit
-from .registry import compiled, latest
+from .registry import compiled
 
 _i, _u = Instance.__table__, Unit.__table__
 _SELECT_PARENT = select(_i.c.state, _i.c.definition_version_id).where(
@@ -122,18 +122,20 @@ def pending_by_definition(conn: Connection, parent_id: int,
 
 def then_children(conn: Connection, db: Database, parent_id: int, t: TransitionSpec) -> int:
     """Fire ``t``'s ``then_children`` triggers on the parent's children (those in a
-    state each trigger leaves), as the system, in the caller's transaction; how many
-    children moved. A child that refuses rolls the whole transition back."""
+    state each trigger leaves, by the child's own definition version), as the system,
+    in the caller's transaction; how many children moved. A child that refuses rolls
+    the whole transition back."""
     from .instances import fire_on  # the children move through the same write path
 
     moved = 0
     for then in t.then_children:
-        sources = tuple(dict.fromkeys(
-            s for c in latest(db, then.definition).definition.transitions
-            if c.trigger == then.trigger for s in c.sources))
-        ids = conn.execute(select(_i.c.id).where(
-            _i.c.parent_id == parent_id, _i.c.definition_key == then.definition,
-            _i.c.state.in_(sources)).order_by(_i.c.id)).scalars().all()
+        rows = conn.execute(select(_i.c.id, _i.c.definition_version_id, _i.c.state).where(
+            _i.c.parent_id == parent_id, _i.c.definition_key == then.definition)
+            .order_by(_i.c.id)).all()
+        # each child by its own version: one started before a newer version was loaded
+        # moves when ITS transitions let the trigger leave its state
+        ids = [r.id for r in rows if compiled(db, r.definition_version_id)
+               .candidates.get((r.state, then.trigger))]
         for child_id in ids:
             fire_on(conn, db, child_id, then.trigger, Actor.system())
         moved += len(ids)
