@@ -130,18 +130,13 @@ def cycle_overview(db: Database, year: int, actor: Actor) -> CycleOverview:
         cat[key][child_state] = cat[key].get(child_state, 0) + n
     known = list(CHILD_KEYS)
     for key in sorted(flat, key=lambda k: (known.index(k) if k in known else len(known), k)):
-        states = flat[key]
-        order = list(latest(db, key).definition.states)
+        states, definition = flat[key], latest(db, key).definition
+        order = list(definition.states)
         view.by_definition[key] = [
-            (s, _state_label(db, key, s), states[s])
+            (s, definition.state_label(s), states[s])
             for s in sorted(states, key=lambda s: order.index(s) if s in order else len(order))]
     view.steps = _steps(db, comp, parent_id, parent.state, actor)
     return view
-
-
-def _state_label(db: Database, key: str, state: str) -> Label | str:
-    states = latest(db, key).definition.states
-    return states[state].label if state in states else state
 
 
 def _steps(db: Database, comp, parent_id: int, state: str, actor: Actor) -> list[Step]:
