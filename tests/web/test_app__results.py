@@ -38,6 +38,14 @@ def test_a_year_without_a_cycle_is_an_empty_page(client_for):
     assert "该年度尚无结果" in body and 'id="compute"' not in body
 
 
+def test_a_year_too_large_for_the_database_is_404(client_for, year):
+    office, huge = client_for("office"), "9" * 20
+    for path in ("/results/", "/results/appeals", "/results/export.csv"):
+        assert office.get(f"{path}?year={huge}").status_code == 404
+    for path in ("/results/compute", "/results/veto", "/results/publish"):
+        assert office.post(path, {"year": huge, "reason": "首次计算"}).status_code == 404
+
+
 @pytest.mark.parametrize("user", ["head101", "auditor", "admin"])
 def test_only_the_office_computes_or_publishes(client_for, year, user):
     client = client_for(user)

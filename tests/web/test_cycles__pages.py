@@ -110,6 +110,15 @@ def test_a_year_never_opened_is_404(web_db, people, client_for):
     assert client_for("office").get("/cycles/1999").status_code == 404
 
 
+def test_a_year_too_large_for_the_database_is_a_clear_refusal(web_db, people, client_for):
+    office, huge = client_for("office"), "9" * 20
+    assert office.get(f"/cycles/{huge}").status_code == 404
+    assert office.post(f"/cycles/{huge}/advance", {"trigger": "issue_work_plan"}).status_code \
+        == 404
+    response = office.post("/cycles/open", {"year": huge})
+    assert response.status_code == 422 and "请填写年度" in response.get_data(as_text=True)
+
+
 def test_progress_per_definition_and_per_category(web_db, opened, client_for):
     body = client_for("leader").get(f"/cycles/{YEAR}").get_data(as_text=True)
     assert 'data-key="performance_plan" data-state="draft">草拟 3<' in body

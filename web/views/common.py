@@ -13,6 +13,8 @@ from engine import Database, NotFound, NotPermitted, get_instance
 OFFICE_ROLES = ("office", "committee", "leader", "admin")
 AUDIT_ROLES = ("auditor", "office", "admin")
 ADMIN_ROLES = ("admin",)
+#: The years a page accepts (a larger number would not fit the database's integer).
+YEARS = range(1, 10000)
 
 
 def get_db() -> Database:

@@ -19,7 +19,7 @@ from engine.exceptions import InvalidInput
 from engine.registry import latest
 
 from ..i18n import label
-from .common import actor, get_db, roles_required
+from .common import YEARS, actor, get_db, roles_required
 
 bp = Blueprint("cycles", __name__, url_prefix="/cycles")
 READERS = ("office", "committee", "leader", "auditor", "admin")
@@ -62,7 +62,7 @@ def index():
 def open_():
     """Open a year: the cycle and every unit's instances in one transaction."""
     year = request.form.get("year", type=int)
-    if year is None:
+    if year not in YEARS:
         raise InvalidInput(_("请填写年度。"))
     opened = open_cycle(get_db(), year, actor(), _uploaded_config())
     flash(_("已开启 %(year)d 年度考评:%(units)d 个单位,%(children)d 个事项。", year=year,
@@ -70,14 +70,14 @@ def open_():
     return redirect(url_for("cycles.show", year=year))
 
 
-@bp.route("/<int:year>")
+@bp.route("/<int(max=9999):year>")
 @roles_required(*READERS)
 def show(year: int):
     """One year: state, children progress, next steps."""
     return render_template("cycles/show.html", c=cycle_overview(get_db(), year, actor()))
 
 
-@bp.route("/<int:year>/advance", methods=("POST",))
+@bp.route("/<int(max=9999):year>/advance", methods=("POST",))
 @roles_required(*READERS)
 def advance_(year: int):
     """Fire a step of the cycle (its ``when_children`` is checked by the engine)."""
@@ -94,7 +94,7 @@ def advance_(year: int):
     return redirect(url_for("cycles.show", year=year))
 
 
-@bp.route("/<int:year>/force", methods=("POST",))
+@bp.route("/<int(max=9999):year>/force", methods=("POST",))
 @roles_required(*READERS)
 def force_(year: int):
     """Force a step with a reason: first a page listing the units not done, then (with

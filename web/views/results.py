@@ -30,7 +30,7 @@ from engine.results import (adjust_for_appeal, compute_results, enter_scores, ex
                             import_scores, publish_results, read_results, record_veto)
 
 from ..api.results import READ_ALL, visible_rows
-from .common import actor, get_db, roles_required
+from .common import YEARS, actor, get_db, roles_required
 
 bp = Blueprint("results", __name__, url_prefix="/results")
 ENTRY_ROLES = ("office", "expert", "leader")
@@ -45,6 +45,8 @@ def _year() -> int:
     (everyone else)."""
     asked = request.values.get("year", type=int)
     if asked:
+        if asked not in YEARS:
+            abort(404)
         return asked
     return default_result_year(result_years(get_db()), org_wide=actor().is_org_wide,
                                today_year=local_today().year)
