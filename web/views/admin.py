@@ -139,11 +139,14 @@ def outbox_retry():
 # --- users ------------------------------------------------------------------------------
 
 PER_PAGE = 50
+MAX_PAGE = 1_000_000  # far beyond any real list
 ASSIGNABLE = tuple(r for r in ROLES if r != "system")
 
 
 def _page() -> int:
-    return max(1, request.args.get("page", 1, type=int) or 1)
+    """The page asked for, from 1 to ``MAX_PAGE`` (a larger number would overflow the
+    database's integer as a row offset)."""
+    return min(max(1, request.args.get("page", 1, type=int) or 1), MAX_PAGE)
 
 
 def _units() -> list:
