@@ -34,6 +34,19 @@ def browser_type_launch_args(browser_type_launch_args):
                      "--disable-component-update", "--disable-sync", "--no-first-run"]}
 
 
+def sign_in(browser, base: str, username: str, password: str = PASSWORD, **options):
+    """A new browser context (Chinese unless ``options`` say otherwise) signed in as
+    ``username`` through the login form; returns the context and its page, on My tasks."""
+    context = browser.new_context(**{"locale": "zh-CN", **options})
+    page = context.new_page()
+    page.goto(f"{base}/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("#login")
+    page.wait_for_url(f"{base}/")
+    return context, page
+
+
 @contextmanager
 def serve(app) -> Iterator[str]:
     """``app`` served on a free port in a thread; yields its base URL."""

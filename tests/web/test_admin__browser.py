@@ -11,6 +11,7 @@ import pytest
 
 from browser_support import (ARTIFACTS, browser_type_launch_args,  # noqa: F401
                              live_app, needs_chromium)
+from browser_support import sign_in as _sign_in
 from engine import actor_for, fire, get_instance, read_history, start, update_data
 from web_support import PASSWORD
 
@@ -23,17 +24,6 @@ def live(sqlite_template, tmp_path):
     approvals always need a fresh password (FRESH_AUTH_SECONDS=0)."""
     with live_app(sqlite_template, tmp_path, FRESH_AUTH_SECONDS=0) as served:
         yield served
-
-
-def _sign_in(browser, base: str, username: str):
-    context = browser.new_context(locale="zh-CN")
-    page = context.new_page()
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("#login")
-    page.wait_for_url(f"{base}/")
-    return context, page
 
 
 def _shot(page, name: str) -> None:

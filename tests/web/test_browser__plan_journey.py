@@ -11,9 +11,8 @@ from __future__ import annotations
 import pytest
 
 from browser_support import (ARTIFACTS, browser_type_launch_args,  # noqa: F401
-                             live_app, needs_chromium)
+                             live_app, needs_chromium, sign_in)
 from engine import actor_for, get_instance, start
-from web_support import PASSWORD
 
 pytestmark = needs_chromium
 
@@ -29,14 +28,8 @@ class Person:
     """One signed-in browser context."""
 
     def __init__(self, browser, base: str, username: str) -> None:
-        self.context = browser.new_context(locale="zh-CN")
-        self.page = self.context.new_page()
+        self.context, self.page = sign_in(browser, base, username)
         self.base, self.username = base, username
-        self.page.goto(f"{base}/login")
-        self.page.fill("#username", username)
-        self.page.fill("#password", PASSWORD)
-        self.page.click("#login")
-        self.page.wait_for_url(f"{base}/")
 
     def go(self, path: str):
         self.page.goto(self.base + path)

@@ -19,7 +19,7 @@ import shutil
 import pytest
 
 from browser_support import (ARTIFACTS, browser_type_launch_args,  # noqa: F401
-                             needs_chromium, serve)
+                             needs_chromium, serve, sign_in)
 from engine import Database
 from tour_support import CJK, Crawler, build_site, cjk_chrome, page_problems
 from web.app import create_app
@@ -59,14 +59,7 @@ def site(tmp_path_factory):
 
 
 def _sign_in(browser, base: str, username: str, password: str):
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 800})
-    page = context.new_page()
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.click("#login")
-    page.wait_for_url(f"{base}/")
-    return context, page
+    return sign_in(browser, base, username, password, viewport={"width": 1366, "height": 800})
 
 
 def _language(page, english: bool) -> None:
