@@ -70,6 +70,25 @@ def _decimal(value: Any, where: str) -> Decimal:
     return result
 
 
+def _mapping(data: Mapping[str, Any], key: str) -> dict:
+    """A mapping setting, or its stored form (a list of [name, value] pairs)."""
+    value = data[key]
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, (list, tuple)) and all(
+            isinstance(p, (list, tuple)) and len(p) == 2 for p in value):
+        return dict(value)
+    raise InvalidInput(f"{key}: 须为映射(名称: 数值)— expected a mapping of names to "
+                       f"numbers, got {type(value).__name__}")
+
+
+def _sequence(data: Mapping[str, Any], key: str) -> tuple:
+    value = data[key]
+    if not isinstance(value, (list, tuple)):
+        raise InvalidInput(f"{key}: 须为列表 — expected a list, got {type(value).__name__}")
+    return tuple(value)
+
+
 def config_from_mapping(data: Mapping[str, Any] | None) -> CycleConfig:
     """Validate a settings mapping (unknown keys refused) into a :class:`CycleConfig`."""
     data = dict(data or {})
@@ -80,7 +99,7 @@ def config_from_mapping(data: Mapping[str, Any] | None) -> CycleConfig:
                            f"{', '.join(sorted(known))}")
     kwargs: dict[str, Any] = {}
     if "weights" in data:
-        weights = {k: _decimal(v, f"weights.{k}") for k, v in dict(data["weights"]).items()}
+        weights = {k: _decimal(v, f"weights.{k}") for k, v in _mapping(data, "weights").items()}
         if set(weights) != set(COMPONENTS) or sum(weights.values()) != 100 \
                 or any(w < 0 for w in weights.values()):
             raise InvalidInput("weights: 须含 indicator/public/leadership 且合计 100 — expected "
@@ -88,7 +107,7 @@ def config_from_mapping(data: Mapping[str, Any] | None) -> CycleConfig:
         kwargs["weights"] = weights
     if "grades" in data:
         grades = tuple((str(name), _decimal(low, f"grades.{name}"))
-                       for name, low in dict(data["grades"]).items())
+                       for name, low in _mapping(data, "grades").items())
         lows = [low for _, low in grades]
         if len(grades) < 2 or lows != sorted(lows, reverse=True) or lows[-1] != 0:
             raise InvalidInput("grades: 须按分数线从高到低排列,最低一档为 0 — expected "
@@ -100,7 +119,7 @@ def config_from_mapping(data: Mapping[str, Any] | None) -> CycleConfig:
         if quota is not None and not 0 <= kwargs["excellent_quota"] <= 1:
             raise InvalidInput("excellent_quota: 须在 0 到 1 之间 — expected a share from 0 to 1")
     if "tie_break" in data:
-        tie = tuple(data["tie_break"])
+        tie = _sequence(data, "tie_break")
         if any(c not in COMPONENTS for c in tie):
             raise InvalidInput(f"tie_break: expected components from {', '.join(COMPONENTS)}")
         kwargs["tie_break"] = tie
@@ -118,9 +137,9 @@ def config_from_mapping(data: Mapping[str, Any] | None) -> CycleConfig:
             kwargs[key] = data[key]
     if "categories" in data:
         kwargs["categories"] = None if data["categories"] is None else tuple(
-            str(c) for c in data["categories"])
+            str(c) for c in _sequence(data, "categories"))
     if "rectify_grades" in data:
-        kwargs["rectify_grades"] = tuple(str(g) for g in data["rectify_grades"])
+        kwargs["rectify_grades"] = tuple(str(g) for g in _sequence(data, "rectify_grades"))
     return CycleConfig(**kwargs)
 
 

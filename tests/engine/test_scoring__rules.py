@@ -100,6 +100,8 @@ def test_ranking_is_within_each_category():
     {"appeal_window_working_days": 0},
     {"half_year_window_opens": "7-15"},
     {"colour": "red"},
+    {"weights": 5}, {"grades": ["A", "B"]}, {"categories": 5}, {"categories": "乡镇场"},
+    {"tie_break": "indicator"}, {"rectify_grades": 3},
 ])
 def test_bad_settings_are_refused(settings):
     with pytest.raises(InvalidInput):

@@ -80,6 +80,8 @@ def test_an_uploaded_settings_file_is_frozen_with_the_cycle(web_db, people, clie
     (b"colour: red\n", "未知设置 colour"),
     (b"- a\n- b\n", "设置文件须为键值映射"),
     (b"weights: {indicator: 90, public: 10, leadership: 10}\n", "合计 100"),
+    (b"categories: 5\n", "categories: 须为列表"),
+    (b"weights: 5\n", "weights: 须为映射"),
 ])
 def test_a_bad_settings_file_opens_nothing(web_db, people, client_for, content, message):
     response = open_form(client_for("office"), YEAR, content)
