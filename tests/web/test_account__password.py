@@ -68,3 +68,21 @@ def test_the_page_is_in_english_too(app):
 def test_an_empty_field_is_reported_in_chinese(app):
     response = _change(Client(app, "office"), current="")
     assert response.status_code == 422 and "请填写此项" in response.get_data(as_text=True)
+
+
+def test_guessing_the_current_password_is_locked_like_a_sign_in(app, web_db):
+    from sqlalchemy import select
+
+    from engine.signins import login_events
+
+    client = Client(app, "office")
+    for _ in range(5):
+        assert _change(client, "wrong-password-1").status_code == 422
+    locked = _change(client)  # even the right one, once locked
+    assert locked.status_code == 429
+    with web_db.read() as conn:
+        kinds = conn.execute(select(login_events.c.kind, login_events.c.outcome).where(
+            login_events.c.kind == "password").order_by(login_events.c.id)).all()
+    assert [tuple(k) for k in kinds] == [("password", "bad_password")] * 5 \
+        + [("password", "locked")]
+    assert Client(app).login("office", NEW).status_code != 302  # nothing was changed

@@ -15,7 +15,7 @@ from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo
 
 from engine import InvalidInput
-from engine.people import MIN_PASSWORD, change_password
+from engine.people import MIN_PASSWORD, authenticate, change_password
 
 from .common import get_db
 
@@ -38,8 +38,23 @@ def password():
     """Change one's own password (the other sessions of this user end)."""
     from ..auth import load_web_user, start_session
 
+    from ..auth import _address, _record, is_locked
+
     form = PasswordForm()
     if form.validate_on_submit():
+        # the current password is guessed no more freely here than at sign-in: failures
+        # are recorded (kind "password") and count towards the same lock
+        if is_locked(current_user.username, _address()):
+            _record("password", "locked", current_user.username, current_user.id)
+            flash(_("登录失败次数过多,请稍后再试。"), "error")
+            return render_template("account/password.html", form=form,
+                                   min_length=MIN_PASSWORD), 429
+        outcome, who = authenticate(get_db(), current_user.username, form.current.data)
+        if who is None:
+            _record("password", outcome, current_user.username, current_user.id)
+            form.current.errors = [*form.current.errors, _("当前密码不正确。")]
+            return render_template("account/password.html", form=form,
+                                   min_length=MIN_PASSWORD), 422
         try:
             change_password(get_db(), current_user.id, form.current.data, form.new.data)
         except InvalidInput as exc:
