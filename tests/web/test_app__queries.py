@@ -3,28 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
 
 from engine import actor_for, start
 from engine.models import Unit
-from web_support import app, client_for, web_db  # noqa: F401
+from web_support import app, client_for, count_queries, web_db  # noqa: F401
 
 PAGES = ("/", "/office/", "/instances/", "/audit/")
-
-
-def _count(db, client, path: str) -> int:
-    client.get(path)  # warm the per-process caches (compiled definitions, calendar)
-    statements = []
-
-    def _record(conn, cursor, statement, *args):  # noqa: ARG001
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", _record)
-    try:
-        assert client.get(path).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", _record)
-    return len(statements)
 
 
 def _add_units(db, first: int, n: int) -> None:
@@ -40,9 +24,9 @@ def _add_units(db, first: int, n: int) -> None:
 def test_queries_per_page_do_not_grow_with_units(web_db, client_for, path):
     client = client_for("office")
     _add_units(web_db, 0, 3)
-    small = _count(web_db, client, path)
+    small = count_queries(web_db, client, path)
     _add_units(web_db, 3, 40)
-    large = _count(web_db, client, path)
+    large = count_queries(web_db, client, path)
     assert large == small
 
 
@@ -77,8 +61,8 @@ def test_cycle_dashboard_and_tasks_queries_do_not_grow(web_db, client_for, user,
     client = client_for(user)
     _cycle_units(web_db, cycle.instance_id, 0, 3)
     sweep(web_db, datetime(2026, 4, 2, 2, 0))
-    small = _count(web_db, client, path)
+    small = count_queries(web_db, client, path)
     _cycle_units(web_db, cycle.instance_id, 3, 30)
     sweep(web_db, datetime(2026, 4, 2, 2, 0))
-    large = _count(web_db, client, path)
+    large = count_queries(web_db, client, path)
     assert large == small

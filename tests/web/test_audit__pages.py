@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import event
 
 from engine import actor_for, update_data
-from web_support import advance, app, client_for, plan, web_db  # noqa: F401
+from web_support import advance, app, client_for, count_queries, plan, web_db  # noqa: F401
 
 ROW = re.compile(r"<tr><td class=\"when\">")
 
@@ -60,27 +59,12 @@ def test_a_hundred_entries_a_page_and_links_keep_the_filters(client_for, web_db,
     assert 'id="no-history"' in empty and "共 0 条记录" in empty
 
 
-def _selects(db, client, path: str) -> int:
-    client.get(path)
-    statements = []
-
-    def _record(conn, cursor, statement, *args):  # noqa: ARG001
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", _record)
-    try:
-        assert client.get(path).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", _record)
-    return len(statements)
-
-
 def test_queries_do_not_depend_on_the_page_or_the_entries(client_for, web_db, plan):
     client = client_for("auditor")
-    few = _selects(web_db, client, "/audit/")
+    few = count_queries(web_db, client, "/audit/")
     _saves(web_db, plan, 150)
-    assert _selects(web_db, client, "/audit/") == few
-    assert _selects(web_db, client, "/audit/?page=2") == few
+    assert count_queries(web_db, client, "/audit/") == few
+    assert count_queries(web_db, client, "/audit/?page=2") == few
 
 
 def test_unit_users_cannot_open_the_audit_search(client_for, plan):

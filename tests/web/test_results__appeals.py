@@ -13,7 +13,7 @@ from freezegun import freeze_time
 from engine import actor_for, fire, get_instance
 from engine.results import read_results
 from test_results__compute import YEAR, computed, cycle, scored  # noqa: F401
-from web_support import app, client_for, web_db  # noqa: F401
+from web_support import app, client_for, count_queries, web_db  # noqa: F401
 
 PUBLISHED = "2027-03-01T02:00:00"  # Monday 10:00 in Shanghai; window ends Monday 03-08
 IN_WINDOW = "2027-03-03T02:00:00"
@@ -196,27 +196,11 @@ def test_only_the_office_adjusts(under_review, client_for, web_db, user):
     assert get_instance(web_db, under_review).state == "under_review"
 
 
-def _statements(db, client, path: str) -> int:
-    from sqlalchemy import event
-
-    statements = []
-
-    def _record(conn, cursor, statement, *args):  # noqa: ARG001
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", _record)
-    try:
-        assert client.get(path).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", _record)
-    return len(statements)
-
-
 def test_the_appeals_page_reads_items_once_for_every_appeal_under_review(under_review,
                                                                           client_for, web_db):
     office, path = client_for("office"), f"/results/appeals?year={YEAR}"
     office.get(path)  # warm the per-process caches
-    one = _statements(web_db, office, path)
+    one = count_queries(web_db, office, path, warm=False)
     admin = actor_for(web_db, "office")
     with freeze_time(IN_WINDOW):
         more = [appeal_id(file(client_for(head), item="public")) for head in ("head102",
@@ -224,7 +208,7 @@ def test_the_appeals_page_reads_items_once_for_every_appeal_under_review(under_r
         for appeal in more:
             fire(web_db, appeal, "admit", admin)
             fire(web_db, appeal, "start_review", admin)
-    three = _statements(web_db, office, path)
+    three = count_queries(web_db, office, path, warm=False)
     page = office.get(path).get_data(as_text=True)
     assert all(f'id="adjust-{a}"' in page for a in [under_review, *more])
     assert three == one

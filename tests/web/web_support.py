@@ -89,3 +89,23 @@ def advance(db, instance_id: int, *steps: tuple[str, str, str | None]) -> None:
     """Fire ``(trigger, username, comment)`` steps through the engine."""
     for trigger, username, comment in steps:
         fire(db, instance_id, trigger, actor_for(db, username), comment=comment)
+
+
+def count_queries(db: Database, client, path: str, *, warm: bool = True) -> int:
+    """The SQL statements one GET of ``path`` runs (asserting it answers 200); by default
+    after a first GET that warms the per-process caches (compiled definitions, calendar)."""
+    from sqlalchemy import event
+
+    if warm:
+        client.get(path)
+    statements = []
+
+    def _record(conn, cursor, statement, *args):  # noqa: ARG001
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", _record)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", _record)
+    return len(statements)
