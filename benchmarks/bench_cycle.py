@@ -24,16 +24,14 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
-import uuid
 from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import insert, select  # noqa: E402
+from scratch import scratch_database  # noqa: E402
 
 from engine import (Actor, Database, fire, init, read_history, start,  # noqa: E402
                     verify_history)
@@ -135,32 +133,16 @@ def db_units(db: Database):
 
 def measure(units: int, backend: str, pg_url: str) -> float:
     """Seconds for one cycle of ``units`` units on a fresh database."""
-    with tempfile.TemporaryDirectory() as folder:
-        admin, name = None, None
-        if backend == "sqlite":
-            url = f"sqlite:///{Path(folder) / 'bench.db'}"
-        else:
-            admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-            name = f"perfeval_bench_cycle_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-        db = Database(url)
-        try:
-            init(db)
-            seed(db, units)
-            began = time.perf_counter()
-            run_cycle(db)
-            seconds = time.perf_counter() - began
-            report = verify_history(db)
-            assert report.ok, report.problems[:3]
-            return seconds
-        finally:
-            db.dispose()
-            if admin is not None:
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
+    with scratch_database(None if backend == "sqlite" else pg_url,
+                          "perfeval_bench_cycle") as db:
+        init(db)
+        seed(db, units)
+        began = time.perf_counter()
+        run_cycle(db)
+        seconds = time.perf_counter() - began
+        report = verify_history(db)
+        assert report.ok, report.problems[:3]
+        return seconds
 
 
 def main() -> None:

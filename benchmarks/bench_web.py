@@ -38,17 +38,15 @@ import logging
 import re
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sqlalchemy import create_engine, event, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import event, select, text  # noqa: E402
+from scratch import scratch_database  # noqa: E402
 
 from bench_cycle import COMMITTEE, OFFICE, SYSTEM, children, head, seed  # noqa: E402
 from engine import Database, add_user, fire, get_instance, init  # noqa: E402
@@ -196,33 +194,15 @@ def measure_pages(db: Database, repeat: int) -> dict[str, dict[str, float]]:
 
 def run(units: int, url: str | None, repeat: int) -> tuple[dict, float]:
     """Build a fresh database of ``units`` units, measure its pages; (pages, build s)."""
-    with tempfile.TemporaryDirectory() as folder:
-        admin, name = None, None
-        if url is None:
-            target = f"sqlite:///{Path(folder) / 'bench.db'}"
-        else:
-            admin = create_engine(url, isolation_level="AUTOCOMMIT")
-            name = f"perfeval_bench_web_{units}_{uuid.uuid4().hex[:6]}"
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            target = make_url(url).set(database=name).render_as_string(hide_password=False)
-        db = Database(target)
-        try:
-            init(db)
-            began = time.perf_counter()
-            build(db, units)
-            built = time.perf_counter() - began
-            if db.dialect == "postgresql":  # what autovacuum does within a minute of the load
-                with db.engine.connect().execution_options(
-                        isolation_level="AUTOCOMMIT") as conn:
-                    conn.execute(text("ANALYZE"))
-            return measure_pages(db, repeat), built
-        finally:
-            db.dispose()
-            if admin is not None:
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
+    with scratch_database(url, f"perfeval_bench_web_{units}") as db:
+        init(db)
+        began = time.perf_counter()
+        build(db, units)
+        built = time.perf_counter() - began
+        if db.dialect == "postgresql":  # what autovacuum does within a minute of the load
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("ANALYZE"))
+        return measure_pages(db, repeat), built
 
 
 def main() -> None:
