@@ -8,20 +8,12 @@ from datetime import date
 import pytest
 from freezegun import freeze_time
 
-from engine import (InvalidInput, NotPermitted, fire, get_instance, read_history, start,
+from engine import (InvalidInput, NotPermitted, fire, get_instance, read_history,
                     verify_history)
 from engine.extensions import (extend_category, extend_deadline, pause_deadline,
                                resume_deadline)
 from engine.timers import sweep
-from time_support import events, load_time_definitions, local, shown, timers
-
-
-@pytest.fixture
-def plans(db, actors):
-    load_time_definitions(db)
-    with freeze_time(local("2026-07-13 10:00")):
-        return {code: start(db, "half_year_report", actors["office"], unit_code=code,
-                            data={"year": 2026}).instance_id for code in ("101", "102", "201")}
+from time_support import events, local, plans, shown, timers  # noqa: F401
 
 
 def _pending(db, pid):

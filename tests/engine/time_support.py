@@ -5,8 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+from freezegun import freeze_time
+
 from sqlalchemy import select
 
+from engine import start
 from engine.clock import local_to_utc, to_local
 from engine.models import OutboxMessage, Timer
 from engine.setup import load_definitions
@@ -47,3 +51,12 @@ def events(db, instance_id: int | None = None) -> list:
         query = query.where(OutboxMessage.instance_id == instance_id)
     with db.read() as conn:
         return conn.execute(query.order_by(OutboxMessage.id)).all()
+
+
+@pytest.fixture
+def plans(db, actors):
+    """Half-year reports of units 101, 102 and 201, started on 2026-07-13 10:00 local."""
+    load_time_definitions(db)
+    with freeze_time(local("2026-07-13 10:00")):
+        return {code: start(db, "half_year_report", actors["office"], unit_code=code,
+                            data={"year": 2026}).instance_id for code in ("101", "102", "201")}
