@@ -35,6 +35,14 @@ class NotPermitted(WorkflowError):
     exit_code = 3
 
 
+class FieldNotEditable(NotPermitted):
+    """The actor may save data in this state, but not this field: the system or other
+    roles set it (``set_by``, ``editable:``). ``context`` names the field(s) and the roles
+    that may set each."""
+
+    code = "field_not_editable"
+
+
 class GuardFailed(WorkflowError):
     """The transition exists and is permitted, but a guard (or requires/comment) refused."""
 
@@ -49,6 +57,13 @@ class InvalidTransition(WorkflowError):
     code = "invalid_transition"
     http_status = 409
     exit_code = 5
+
+
+class StageClosed(InvalidTransition):
+    """An evaluation step (score entry, computation, publication, an appeal) that the
+    cycle's current stage does not allow; ``context`` names the stages that do."""
+
+    code = "stage_closed"
 
 
 class Conflict(WorkflowError):

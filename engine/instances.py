@@ -25,14 +25,16 @@ from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
 from workflow.roles import is_read_only
 
-from .authz import Actor, denial, usable_role
+from .authz import Actor, denial, role_label, usable_role
 from .calendar import calendar_for
 from .children import advance_parent, check_parent_open, then_children
 from .children import probe as children_probe
 from .clock import utcnow
 from .db import Database
 from .deadlines import cycle_year, timer_rows
-from .exceptions import Conflict, GuardFailed, InvalidInput, InvalidTransition, NotFound
+from .effects import EffectCall, run as run_effect
+from .exceptions import (Conflict, FieldNotEditable, GuardFailed, InvalidInput,
+                         InvalidTransition, NotFound)
 from .fields import validate_patch
 from .hashing import GENESIS, data_hash, entry_hash
 from .models import HistoryEntry, Instance, OutboxMessage, Timer, Unit
@@ -136,7 +138,7 @@ def start_roles(comp: CompiledDefinition) -> tuple[str, ...]:
     """Roles that may start an instance: whoever acts in the initial state, plus the
     performance office and administrators."""
     d = comp.definition
-    acting = comp.next_roles.get(d.initial, ()) + d.states[d.initial].editable_by
+    acting = comp.next_roles.get(d.initial, ()) + d.states[d.initial].editors
     return tuple(r for r in dict.fromkeys(acting + ("office", "admin", "system"))
                  if not is_read_only(r))
 
@@ -153,9 +155,15 @@ def _resolve_unit(conn: Connection, unit_code: str | None, unit_id: int | None) 
 
 def start(db: Database, key: str, actor: Actor, *, unit_code: str | None = None,
           unit_id: int | None = None, data: Mapping[str, Any] | None = None,
-          parent_id: int | None = None, role: str | None = None) -> FireResult:
+          parent_id: int | None = None, role: str | None = None,
+          computed: Mapping[str, Any] | None = None) -> FireResult:
     """Create an instance of the newest version of definition ``key`` in its initial
-    state, with its creation history entry, timers and outbox row."""
+    state, with its creation history entry, timers and outbox row.
+
+    ``data`` is checked against the field rights of the initial state (the office, an
+    administrator or the system starting one may also set any field whose ``set_by``
+    does not exclude them); ``computed`` is data the calling engine function computed
+    itself (an appeal's ``filed_in_time``), validated but not rights-checked."""
     if key in DEDICATED_START and not actor.is_org_wide:
         raise InvalidInput(f"{key} 须通过专门的入口创建({DEDICATED_START[key]}) — "
                            f"{key} instances are created by {DEDICATED_START[key]}, which "
@@ -163,6 +171,7 @@ def start(db: Database, key: str, actor: Actor, *, unit_code: str | None = None,
     comp = latest(db, key)
     d = comp.definition
     patch = validate_patch(d, data)
+    trusted = validate_patch(d, computed)
     with db.write() as conn:
         unit = _resolve_unit(conn, unit_code, unit_id)
         if d.subject == "unit" and unit is None:
@@ -174,6 +183,8 @@ def start(db: Database, key: str, actor: Actor, *, unit_code: str | None = None,
         used = usable_role(actor, allowed, unit, role)
         if used is None:
             raise denial(actor, allowed, unit, START_TRIGGER, definition=key)
+        check_fields(d, d.initial, actor, unit, patch, role=used, starting=True)
+        patch = {**patch, **trusted}
         if parent_id is not None:
             check_parent_open(conn, db, parent_id, definition=key)
         now = utcnow()
@@ -205,8 +216,12 @@ def _load_for_write(conn: Connection, instance_id: int, expected_version: int | 
 
 
 def _check_editable(comp: CompiledDefinition, row, actor: Actor, role: str | None,
-                    instance_id: int, action: str) -> str:
-    allowed = comp.definition.states[row.state].editable_by
+                    instance_id: int, action: str, patch: Mapping[str, Any]) -> str:
+    """The role ``actor`` saves ``patch`` with in the instance's state: one of the
+    state's editors (else NotPermitted, or InvalidInput when nobody may edit there),
+    holding the right to every field in the patch (else FieldNotEditable)."""
+    state = comp.definition.states[row.state]
+    allowed = state.editors
     used = usable_role(actor, allowed, row.subject_unit_id, role)
     if used is None:
         if not allowed:
@@ -214,7 +229,62 @@ def _check_editable(comp: CompiledDefinition, row, actor: Actor, role: str | Non
                                f"state {row.state!r}", instance=instance_id, state=row.state)
         raise denial(actor, allowed, row.subject_unit_id, action, instance=instance_id,
                      state=row.state)
+    check_fields(comp.definition, row.state, actor, row.subject_unit_id, patch, role=role,
+                 instance_id=instance_id)
     return used
+
+
+ORG_STARTERS = ("office", "admin", "system")
+
+
+def field_rights(definition, state: str, name: str, *, starting: bool = False
+                 ) -> tuple[str, ...]:
+    """Who may set field ``name`` in ``state`` (``starting``: when an instance is created
+    there, the office, administrators and the system too, unless ``set_by`` excludes
+    them)."""
+    roles = definition.field_setters(state, name)
+    if starting:
+        spec = definition.fields.get(name)
+        extra = tuple(r for r in ORG_STARTERS
+                      if spec is None or spec.set_by is None or r in spec.set_by)
+        roles = tuple(dict.fromkeys(roles + extra))
+    return roles
+
+
+def check_fields(definition, state: str, actor: Actor, unit_id: int | None,
+                 patch: Mapping[str, Any], *, role: str | None = None,
+                 instance_id: int | None = None, starting: bool = False) -> None:
+    """Refuse with :class:`FieldNotEditable` when ``patch`` holds a field that ``actor``
+    (as ``role``, if given) may not set in ``state``; the error names every such field
+    and the roles that may set it."""
+    refused: dict[str, list[str]] = {}
+    for name in patch:
+        setters = field_rights(definition, state, name, starting=starting)
+        if usable_role(actor, setters, unit_id, role) is None:
+            refused[name] = list(setters)
+    if refused:
+        raise _field_error(definition, refused, instance_id, state)
+
+
+def _field_error(definition, refused: dict[str, list[str]], instance_id: int | None,
+                 state: str) -> FieldNotEditable:
+    parts_zh, parts_en = [], []
+    for name, roles in refused.items():
+        spec = definition.fields.get(name)
+        title = spec.label.zh if spec is not None else name
+        if spec is not None and spec.set_by == ("system",):
+            parts_zh.append(f"「{title}」由系统自动设置")
+            parts_en.append(f"{name!r} is set by the system")
+        elif roles:
+            parts_zh.append(f"「{title}」只能由{'、'.join(role_label(r) for r in roles)}填写")
+            parts_en.append(f"{name!r} may be set only by {', '.join(roles)}")
+        else:
+            parts_zh.append(f"「{title}」在当前状态下不能修改")
+            parts_en.append(f"{name!r} cannot be changed in state {state!r}")
+    first = next(iter(refused))
+    return FieldNotEditable("不能修改:" + ";".join(parts_zh) + " — not editable: "
+                            + "; ".join(parts_en), field=first, fields=refused,
+                            instance=instance_id, state=state)
 
 
 def _write(conn: Connection, comp: CompiledDefinition, row, instance_id: int, actor: Actor,
@@ -249,7 +319,8 @@ def _write(conn: Connection, comp: CompiledDefinition, row, instance_id: int, ac
 
 def fire(db: Database, instance_id: int, trigger: str, actor: Actor, *,
          comment: str | None = None, data: Mapping[str, Any] | None = None,
-         expected_version: int | None = None, role: str | None = None) -> FireResult:
+         expected_version: int | None = None, role: str | None = None,
+         computed: Mapping[str, Any] | None = None) -> FireResult:
     """Fire ``trigger`` on instance ``instance_id`` as ``actor``; all or nothing.
 
     Raises InvalidTransition, NotPermitted, InvalidInput, GuardFailed, Conflict or
@@ -257,15 +328,20 @@ def fire(db: Database, instance_id: int, trigger: str, actor: Actor, *,
     """
     with db.write() as conn:
         return fire_on(conn, db, instance_id, trigger, actor, comment=comment, data=data,
-                       expected_version=expected_version, role=role)
+                       expected_version=expected_version, role=role, computed=computed)
 
 
 def fire_on(conn: Connection, db: Database, instance_id: int, trigger: str, actor: Actor, *,
             comment: str | None = None, data: Mapping[str, Any] | None = None,
-            expected_version: int | None = None, role: str | None = None) -> FireResult:
+            expected_version: int | None = None, role: str | None = None,
+            computed: Mapping[str, Any] | None = None) -> FireResult:
     """:func:`fire` inside the caller's write transaction on ``conn`` — the timer sweep
     fires escalations this way, so that claiming the timer and its effect commit
-    together. The caller commits or rolls back."""
+    together. The caller commits or rolls back.
+
+    ``data`` is checked against the state's field rights; ``computed`` is data the
+    calling engine function computed (an appeal decision's old and new result) and is
+    only validated. The transition's declared ``effects`` run last, on ``conn``."""
     row = _load_for_write(conn, instance_id, expected_version)
     comp = compiled(db, row.definition_version_id)
     context = {"instance": instance_id, "state": row.state, "trigger": trigger}
@@ -280,7 +356,8 @@ def fire_on(conn: Connection, db: Database, instance_id: int, trigger: str, acto
         raise denial(actor, roles, row.subject_unit_id, trigger, **context)
     patch = validate_patch(comp.definition, data)
     if patch:
-        _check_editable(comp, row, actor, role, instance_id, trigger)
+        _check_editable(comp, row, actor, role, instance_id, trigger, patch)
+    patch = {**patch, **validate_patch(comp.definition, computed)}
     if row.parent_id is not None:
         check_parent_open(conn, db, row.parent_id, **context)
     attempt = Attempt(actor, row.subject_unit_id, {**row.data, **patch}, comment, role)
@@ -297,6 +374,11 @@ def fire_on(conn: Connection, db: Database, instance_id: int, trigger: str, acto
                        comp.definition.states)
     if attempt.transition is not None and attempt.transition.then_children:
         then_children(conn, db, instance_id, attempt.transition)
+    if attempt.transition is not None and attempt.transition.effects:
+        call = EffectCall(conn, db, instance_id, comp.definition.key, trigger, dest, actor,
+                          attempt.data)
+        for name in attempt.transition.effects:
+            run_effect(name, call)
     return result
 
 
@@ -308,10 +390,44 @@ def update_data(db: Database, instance_id: int, actor: Actor, data: Mapping[str,
         row = _load_for_write(conn, instance_id, expected_version)
         comp = compiled(db, row.definition_version_id)
         patch = validate_patch(comp.definition, data)
-        used = _check_editable(comp, row, actor, role, instance_id, UPDATE_TRIGGER)
+        used = _check_editable(comp, row, actor, role, instance_id, UPDATE_TRIGGER, patch)
         if row.parent_id is not None:
             check_parent_open(conn, db, row.parent_id, instance=instance_id)
         if not patch:
             raise InvalidInput("没有要保存的数据 — nothing to save", instance=instance_id)
         return _write(conn, comp, row, instance_id, actor, UPDATE_TRIGGER, used, row.state,
                       comment, patch)
+
+
+def is_fact(trigger: str) -> bool:
+    """True for a *fact* entry (``score.enter``, ``results.compute``, …): an evaluation
+    fact recorded in an instance's chain whose ``data_patch`` is the fact itself, not a
+    change of the instance's data. Fact kinds contain a dot, which no definition's
+    trigger can (triggers are identifiers)."""
+    return "." in trigger
+
+
+def record_fact(conn: Connection, db: Database, instance_id: int, kind: str, actor: Actor,
+                role: str, payload: Mapping[str, Any], *, comment: str | None = None,
+                expected_version: int | None = None) -> FireResult:
+    """Append fact ``kind`` (see :func:`is_fact`) to ``instance_id``'s chain inside the
+    caller's write transaction: a same-state history entry whose ``data_patch`` is
+    ``payload`` (hashed like any data change), the instance's version and last hash
+    moved on, its data, timers and outbox untouched. The caller writes the fact's
+    projection (score rows, results) on the same connection, so both commit together."""
+    if not is_fact(kind):
+        raise ValueError(f"fact kinds contain a dot: {kind!r}")
+    row = _load_for_write(conn, instance_id, expected_version)
+    comp = compiled(db, row.definition_version_id)
+    now = utcnow()
+    seq = row.version + 1
+    entry = _entry(instance_id, seq, row.state, row.state, kind, actor, role, now, comment,
+                   dict(payload), comp, row.last_hash)
+    changed = conn.execute(_UPDATE_VERSIONED, {
+        "w_id": instance_id, "w_version": row.version, "w_state": row.state, "w_seq": seq,
+        "w_hash": entry["hash"], "w_at": now}).rowcount
+    if changed != 1:
+        raise Conflict(f"事项已被他人修改,请刷新后重试 — instance {instance_id} changed "
+                       f"concurrently; reload and retry", instance=instance_id)
+    conn.execute(_INSERT_HISTORY, entry)
+    return FireResult(instance_id, row.state, row.state, seq, entry["hash"])

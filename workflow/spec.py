@@ -41,16 +41,27 @@ class FieldSpec:
     maximum: float | None = None
     choices: tuple[str, ...] = ()
     columns: tuple["FieldSpec", ...] = ()  # for ``table``
+    #: ``set_by``: the only roles that may ever set this field (``("system",)`` for a
+    #: value the engine computes); None: whoever may edit data in the state.
+    set_by: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
 class StateSpec:
-    """One state. ``editable_by`` lists roles that may save field data while here."""
+    """One state. ``editable_by`` lists roles that may save any (unprotected) field
+    while here; ``editable`` gives a role named fields only, as ``(role, fields)``
+    pairs (``editable: {unit_head: [goals, measures]}`` in YAML)."""
 
     name: str
     label: Label
     final: bool = False
     editable_by: tuple[str, ...] = ()
+    editable: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def editors(self) -> tuple[str, ...]:
+        """Every role that may save some field in this state."""
+        return tuple(dict.fromkeys(self.editable_by + tuple(r for r, _ in self.editable)))
 
 
 @dataclass(frozen=True)
@@ -94,6 +105,8 @@ class TransitionSpec:
     when_children: ChildrenCondition | None = None
     children_conditions: tuple[ChildrenCondition, ...] = ()
     then_children: tuple["ChildrenTrigger", ...] = ()
+    #: named engine effects run in the transition's transaction (``workflow.stages``)
+    effects: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.when_children is not None and not self.children_conditions:
@@ -183,6 +196,9 @@ class Definition:
     transitions: tuple[TransitionSpec, ...]
     fields: Mapping[str, FieldSpec] = field(default_factory=lambda: MappingProxyType({}))
     deadlines: Mapping[str, DeadlineSpec] = field(default_factory=lambda: MappingProxyType({}))
+    #: stage gates: an evaluation step (``workflow.stages.GATES``) -> the states in which
+    #: it is allowed (declared by the cycle definition)
+    gates: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     content_hash: str = ""
     source: str = ""
     path: str = ""
@@ -202,6 +218,24 @@ class Definition:
         known = self.states.get(state)
         return known.label if known is not None else Label(state, state)
 
+    def field_setters(self, state: str, name: str) -> tuple[str, ...]:
+        """The roles that may set field ``name`` in ``state``: the state's
+        ``editable_by`` and the roles whose ``editable`` list names it, narrowed to the
+        field's ``set_by`` when it has one."""
+        spec = self.states.get(state)
+        if spec is None:
+            return ()
+        roles = spec.editable_by + tuple(r for r, names in spec.editable if name in names)
+        declared = self.fields.get(name)
+        if declared is not None and declared.set_by is not None:
+            roles = tuple(r for r in roles if r in declared.set_by)
+        return tuple(dict.fromkeys(roles))
+
+    def editable_fields(self, state: str, roles) -> tuple[str, ...]:
+        """The fields any of ``roles`` may set in ``state``, in declaration order."""
+        held = set(roles)
+        return tuple(n for n in self.fields if held.intersection(self.field_setters(state, n)))
+
     @property
     def final_states(self) -> frozenset[str]:
         """Names of the states marked ``final``."""
@@ -218,7 +252,8 @@ class Definition:
             "initial": self.initial,
             "states": {
                 n: {"label": {"zh": s.label.zh, "en": s.label.en}, "final": s.final,
-                    "editable_by": list(s.editable_by)}
+                    "editable_by": list(s.editable_by),
+                    **({"editable": {r: list(f) for r, f in s.editable}} if s.editable else {})}
                 for n, s in self.states.items()
             },
             "transitions": [
@@ -233,11 +268,14 @@ class Definition:
                     if len(t.children_conditions) > 1 else {}),
                  **({"then_children": [{"definition": c.definition, "fire": c.trigger}
                                        for c in t.then_children]}
-                    if t.then_children else {})}
+                    if t.then_children else {}),
+                 **({"effects": list(t.effects)} if t.effects else {})}
                 for t in self.transitions
             ],
             "fields": {n: {"type": f.type, "label": {"zh": f.label.zh, "en": f.label.en},
-                           "required": f.required}
+                           "required": f.required,
+                           **({"set_by": list(f.set_by)} if f.set_by is not None else {})}
                        for n, f in self.fields.items()},
             "deadlines": sorted(self.deadlines),
+            **({"gates": {g: list(s) for g, s in self.gates.items()}} if self.gates else {}),
         }

@@ -13,6 +13,7 @@ from typing import Any
 from .checks.context import Checker, one_of, suggest
 from .checks.deadlines import check_deadlines
 from .checks.fields import check_fields
+from .checks.gates import check_gates
 from .checks.graph import check_graph
 from .checks.roles import check_roles
 from .checks.states import check_initial, check_states
@@ -24,7 +25,7 @@ from .source import SourceDocument
 from .spec import Definition
 
 TOP_KEYS = ("schema_version", "key", "title", "description", "subject", "roles", "fields",
-            "initial", "states", "transitions", "deadlines")
+            "initial", "states", "transitions", "deadlines", "gates")
 REQUIRED_KEYS = ("schema_version", "key", "title", "subject", "roles", "initial", "states",
                  "transitions")
 SCHEMA_VERSION = 1
@@ -46,12 +47,13 @@ def validate_document(doc: SourceDocument) -> tuple[Definition | None, list[Diag
     ck.graph_ok = ck.graph_ok and "transitions" in data
     transitions = check_transitions(ck, data["transitions"]) if "transitions" in data else ()
     deadlines = check_deadlines(ck, data.get("deadlines"), transitions)
+    gates = check_gates(ck, data.get("gates"))
     check_graph(ck, initial, transitions)
     if ck.diagnostics:
         return None, ck.diagnostics
     definition = Definition(
         roles=roles, initial=initial, states=MappingProxyType(states), transitions=transitions,
-        fields=MappingProxyType(fields), deadlines=MappingProxyType(deadlines),
+        fields=MappingProxyType(fields), deadlines=MappingProxyType(deadlines), gates=gates,
         content_hash=content_hash(data), source=doc.text, path=doc.file, **header)
     return definition, []
 

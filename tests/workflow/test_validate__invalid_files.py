@@ -66,7 +66,7 @@ CASES = [
          "states: wrong type: expected a mapping of state names to states, got a list", 8, 9),
     Case("wrong_type_label.yaml", "states.draft.label: wrong type: expected a label", 9, 18),
     Case("invalid_state_name.yaml", "states: invalid state name 'Done'", 10, 3),
-    Case("unknown_key_in_state.yaml", "states.draft: unknown key 'editable'", 9, 39),
+    Case("unknown_key_in_state.yaml", "states.draft: unknown key 'editabel_by'", 9, 39),
     # transitions
     Case("unknown_key_in_transition.yaml", "transitions[0]: unknown key 'comments'", 12, 63),
     Case("unknown_state_in_to.yaml", "transitions[0].to: unknown state 'dnoe'", 12, 40),

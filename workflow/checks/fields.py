@@ -7,12 +7,13 @@ from typing import Any
 from ..source import Path
 from ..spec import FieldSpec
 from .context import Checker, one_of, suggest
+from .roles import role_list
 from .values import (boolean, identifier, keys, label, mapping, number, sequence, text, unique,
                      whole_number, wrong_type)
 
 FIELD_TYPES = ("text", "number", "date", "choice", "file", "table")
 FIELD_KEYS = ("type", "label", "required", "min_length", "max_length", "minimum", "maximum",
-              "choices", "columns")
+              "choices", "columns", "set_by")
 # keys that only make sense for one type
 TYPE_ONLY_KEYS = {"min_length": "text", "max_length": "text", "minimum": "number",
                   "maximum": "number", "choices": "choice", "columns": "table"}
@@ -55,9 +56,26 @@ def _field(ck: Checker, path: Path, name: str, value: Any, *, in_table: bool) ->
     limits = _limits(ck, path, body)
     choices = _choices(ck, path, body, kind)
     columns = _columns(ck, path, body, kind)
+    set_by = _set_by(ck, path, body, in_table=in_table)
     if len(ck.diagnostics) > before:
         return None
-    return FieldSpec(name, kind, title, required, choices=choices, columns=columns, **limits)
+    return FieldSpec(name, kind, title, required, choices=choices, columns=columns,
+                     set_by=set_by, **limits)
+
+
+def _set_by(ck: Checker, path: Path, body: dict, *, in_table: bool) -> tuple[str, ...] | None:
+    """``set_by: system`` or ``set_by: [role, ...]``: the only roles that may set the
+    field (a table's columns follow their table)."""
+    if "set_by" not in body:
+        return None
+    if in_table:
+        ck.error(path, "'set_by' belongs to the table field, not to a column",
+                 "expected set_by on the table itself", key="set_by")
+        return None
+    value = body["set_by"]
+    roles = role_list(ck, path + ("set_by",), [value] if isinstance(value, str) else value,
+                      "edit data", non_empty=True)
+    return roles or None
 
 
 def _field_type(ck: Checker, path: Path, value: Any, *, in_table: bool) -> str | None:

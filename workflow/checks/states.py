@@ -7,10 +7,10 @@ from typing import Any
 from ..source import Path
 from ..spec import StateSpec
 from .context import Checker
-from .roles import role_list
-from .values import boolean, identifier, keys, label, mapping, reference
+from .roles import role_list, role_reference
+from .values import boolean, identifier, keys, label, mapping, reference, sequence, unique
 
-STATE_KEYS = ("label", "final", "editable_by")
+STATE_KEYS = ("label", "final", "editable_by", "editable")
 
 
 def check_states(ck: Checker, value: Any) -> dict[str, StateSpec]:
@@ -43,13 +43,34 @@ def _state(ck: Checker, path: Path, name: str, value: Any) -> StateSpec | None:
     editors: tuple[str, ...] = ()
     if "editable_by" in body:
         editors = role_list(ck, path + ("editable_by",), body["editable_by"], "edit data")
+    editable = _editable(ck, path + ("editable",), body["editable"]) if "editable" in body else ()
     if final is None:
         ck.graph_ok = False
     elif final:
         ck.finals.add(name)
     if title is None or final is None:
         return None
-    return StateSpec(name, title, bool(final), editors)
+    return StateSpec(name, title, bool(final), editors, editable)
+
+
+def _editable(ck: Checker, path: Path, value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``editable: {role: [field, ...]}``: declared roles that may act, declared fields."""
+    body = mapping(ck, path, value, "a mapping of roles to lists of field names")
+    if body is None:
+        return ()
+    found: list[tuple[str, tuple[str, ...]]] = []
+    for role, names in body.items():
+        if role_reference(ck, path + (role,), role, "edit data") is None:
+            continue
+        items = sequence(ck, path + (role,), names, "a list of field names", non_empty=True)
+        fields: list[str] = []
+        seen: set[str] = set()
+        for i, item in enumerate(items or ()):
+            name = reference(ck, path + (role, i), item, "field", ck.known["field"])
+            if name is not None and unique(ck, path + (role,), i, name, seen, "field"):
+                fields.append(name)
+        found.append((role, tuple(fields)))
+    return tuple(found)
 
 
 def check_initial(ck: Checker, value: Any) -> str | None:

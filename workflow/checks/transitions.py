@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..guards import known_guards
+from ..stages import EFFECTS
 from ..source import Path
 from ..spec import ChildrenCondition, ChildrenTrigger, TransitionSpec
 from .context import Checker, one_of, suggest
@@ -12,7 +13,7 @@ from .roles import role_list
 from .values import identifier, keys, label, mapping, reference, sequence, unique, wrong_type
 
 TRANSITION_KEYS = ("trigger", "from", "source", "to", "roles", "requires", "comment", "guards",
-                   "label", "when_children", "then_children")
+                   "label", "when_children", "then_children", "effects")
 CHILDREN_KEYS = ("definition", "all_in")
 THEN_KEYS = ("definition", "fire")
 # Names the engine or the transitions library already uses on a model or machine.
@@ -53,6 +54,7 @@ def _transition(ck: Checker, path: Path, index: int, value: Any) -> TransitionSp
         roles = role_list(ck, path + ("roles",), body["roles"], "fire transitions", non_empty=True)
     requires = _names(ck, path + ("requires",), body.get("requires", []), "field", ck.known["field"])
     guards = _names(ck, path + ("guards",), body.get("guards", []), "guard", known_guards())
+    effects = _names(ck, path + ("effects",), body.get("effects", []), "effect", tuple(EFFECTS))
     comment = _comment(ck, path + ("comment",), body["comment"]) if "comment" in body else None
     title = label(ck, path + ("label",), body["label"]) if "label" in body else None
     children = (_children_list(ck, path + ("when_children",), body["when_children"])
@@ -64,7 +66,8 @@ def _transition(ck: Checker, path: Path, index: int, value: Any) -> TransitionSp
         return None
     return TransitionSpec(trigger or str(body.get("trigger")), sources, dest, roles, requires,
                           comment == "required", guards, title, index,
-                          children_conditions=children, then_children=then)
+                          children_conditions=children, then_children=then,
+                          effects=effects)
 
 
 def _children_list(ck: Checker, path: Path, value: Any) -> tuple[ChildrenCondition, ...]:
