@@ -22,6 +22,9 @@ from .org import ImportReport, actor_for, add_user, check_password, import_units
 from .queries import (Availability, InstanceView, available_triggers, get_instance,
                       list_instances, read_history)
 from .setup import init, load_definitions
+# the modules implementing the definitions' declared effects (engine.effects) register
+# them on import: importing the engine package makes every effect available
+from . import indicator_systems as _indicator_systems, results as _results  # noqa: E402,F401
 
 __all__ = [
     "Actor", "Availability", "Conflict", "Database", "FireResult", "GuardFailed",
