@@ -25,7 +25,7 @@ from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
 from workflow.roles import is_read_only
 
-from .authz import Actor, denial, role_label, usable_role
+from .authz import Actor, denial, usable_role
 from .calendar import calendar_for
 from .children import advance_parent, check_parent_open, then_children
 from .children import probe as children_probe
@@ -33,8 +33,8 @@ from .clock import utcnow
 from .db import Database
 from .deadlines import cycle_year, timer_rows
 from .effects import EffectCall, run as run_effect
-from .exceptions import (Conflict, FieldNotEditable, GuardFailed, InvalidInput,
-                         InvalidTransition, NotFound)
+from .exceptions import Conflict, GuardFailed, InvalidInput, InvalidTransition, NotFound
+from .field_rights import check_fields, field_rights  # noqa: F401 (re-exported)
 from .fields import validate_patch
 from .hashing import GENESIS, data_hash, entry_hash
 from .models import HistoryEntry, Instance, OutboxMessage, Timer, Unit
@@ -234,59 +234,6 @@ def _check_editable(comp: CompiledDefinition, row, actor: Actor, role: str | Non
     return used
 
 
-ORG_STARTERS = ("office", "admin", "system")
-
-
-def field_rights(definition, state: str, name: str, *, starting: bool = False
-                 ) -> tuple[str, ...]:
-    """Who may set field ``name`` in ``state`` (``starting``: when an instance is created
-    there, the office, administrators and the system too, unless ``set_by`` excludes
-    them)."""
-    roles = definition.field_setters(state, name)
-    if starting:
-        spec = definition.fields.get(name)
-        extra = tuple(r for r in ORG_STARTERS
-                      if spec is None or spec.set_by is None or r in spec.set_by)
-        roles = tuple(dict.fromkeys(roles + extra))
-    return roles
-
-
-def check_fields(definition, state: str, actor: Actor, unit_id: int | None,
-                 patch: Mapping[str, Any], *, role: str | None = None,
-                 instance_id: int | None = None, starting: bool = False) -> None:
-    """Refuse with :class:`FieldNotEditable` when ``patch`` holds a field that ``actor``
-    (as ``role``, if given) may not set in ``state``; the error names every such field
-    and the roles that may set it."""
-    refused: dict[str, list[str]] = {}
-    for name in patch:
-        setters = field_rights(definition, state, name, starting=starting)
-        if usable_role(actor, setters, unit_id, role) is None:
-            refused[name] = list(setters)
-    if refused:
-        raise _field_error(definition, refused, instance_id, state)
-
-
-def _field_error(definition, refused: dict[str, list[str]], instance_id: int | None,
-                 state: str) -> FieldNotEditable:
-    parts_zh, parts_en = [], []
-    for name, roles in refused.items():
-        spec = definition.fields.get(name)
-        title = spec.label.zh if spec is not None else name
-        if spec is not None and spec.set_by == ("system",):
-            parts_zh.append(f"「{title}」由系统自动设置")
-            parts_en.append(f"{name!r} is set by the system")
-        elif roles:
-            parts_zh.append(f"「{title}」只能由{'、'.join(role_label(r) for r in roles)}填写")
-            parts_en.append(f"{name!r} may be set only by {', '.join(roles)}")
-        else:
-            parts_zh.append(f"「{title}」在当前状态下不能修改")
-            parts_en.append(f"{name!r} cannot be changed in state {state!r}")
-    first = next(iter(refused))
-    return FieldNotEditable("不能修改:" + ";".join(parts_zh) + " — not editable: "
-                            + "; ".join(parts_en), field=first, fields=refused,
-                            instance=instance_id, state=state)
-
-
 def _write(conn: Connection, comp: CompiledDefinition, row, instance_id: int, actor: Actor,
            trigger: str, role: str, dest: str, comment: str | None,
            patch: Mapping[str, Any], db: Database | None = None) -> FireResult:
@@ -425,6 +372,45 @@ def record_fact(conn: Connection, db: Database, instance_id: int, kind: str, act
                    dict(payload), comp, row.last_hash)
     changed = conn.execute(_UPDATE_VERSIONED, {
         "w_id": instance_id, "w_version": row.version, "w_state": row.state, "w_seq": seq,
+        "w_hash": entry["hash"], "w_at": now}).rowcount
+    if changed != 1:
+        raise Conflict(f"事项已被他人修改,请刷新后重试 — instance {instance_id} changed "
+                       f"concurrently; reload and retry", instance=instance_id)
+    conn.execute(_INSERT_HISTORY, entry)
+    return FireResult(instance_id, row.state, row.state, seq, entry["hash"])
+
+
+MIGRATION_KIND = "migration.definition"
+_MIGRATE_VERSIONED = update(_i).where(_i.c.id == bindparam("w_id"),
+                                      _i.c.version == bindparam("w_version")).values(
+    definition_version_id=bindparam("w_dv"), version=bindparam("w_seq"),
+    last_hash=bindparam("w_hash"), updated_at=bindparam("w_at"))
+
+
+def migrate_version(conn: Connection, db: Database, instance_id: int, version_id: int,
+                    actor: Actor, role: str, reason: str) -> FireResult:
+    """Move ``instance_id`` onto definition version ``version_id`` of the same key,
+    recorded as a ``migration.definition`` fact entry (from/to version and content
+    hash, ``reason``) chained under the new version; the state, data and timers stay.
+    Refused with InvalidInput when the new version lacks the instance's state or one
+    of its data fields."""
+    row = _load_for_write(conn, instance_id, None)
+    old, new = compiled(db, row.definition_version_id), compiled(db, version_id)
+    if old.definition.key != new.definition.key:
+        raise InvalidInput("只能迁移到同一流程的新版本 — a migration stays within one definition",
+                           instance=instance_id)
+    missing = [f for f in row.data if f not in new.definition.fields]
+    if row.state not in new.definition.states or missing:
+        raise InvalidInput(f"新版本缺少状态或字段 — version {new.version} of "
+                           f"{new.definition.key} lacks state {row.state!r} or fields "
+                           f"{missing}", instance=instance_id, state=row.state)
+    payload = {"from_version": old.version, "to_version": new.version,
+               "from_hash": old.definition.content_hash, "to_hash": new.definition.content_hash}
+    now, seq = utcnow(), row.version + 1
+    entry = _entry(instance_id, seq, row.state, row.state, MIGRATION_KIND, actor, role, now,
+                   reason, payload, new, row.last_hash)
+    changed = conn.execute(_MIGRATE_VERSIONED, {
+        "w_id": instance_id, "w_version": row.version, "w_dv": new.version_id, "w_seq": seq,
         "w_hash": entry["hash"], "w_at": now}).rowcount
     if changed != 1:
         raise Conflict(f"事项已被他人修改,请刷新后重试 — instance {instance_id} changed "
