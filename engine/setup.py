@@ -10,6 +10,7 @@ from workflow import load_bundled, load_directory
 from .db import Database
 from .registry import register
 from .schema import upgrade
+from .upgrades import upgrade_data
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,10 @@ def load_definitions(db: Database, directory: str | Path | None = None) -> list[
 
 
 def init(db: Database, directory: str | Path | None = None) -> tuple[str, list[LoadedDefinition]]:
-    """Upgrade the schema to head and register the definitions; idempotent."""
+    """Upgrade the schema to head, register the definitions and — for the bundled
+    definitions — run the data steps of an upgrade (:mod:`engine.upgrades`); idempotent."""
     revision = upgrade(db)
-    return revision, load_definitions(db, directory)
+    loaded = load_definitions(db, directory)
+    if directory is None and any(d.created for d in loaded):
+        upgrade_data(db, {d.key for d in loaded if d.created})
+    return revision, loaded
