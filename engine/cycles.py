@@ -1,7 +1,8 @@
 """The evaluation year as a parent process: opening a cycle and advancing parents.
 
 :func:`open_cycle` creates, in ONE transaction, the year's ``evaluation_cycle``
-instance, the per-unit child instances of every unit in scope (annual plan, half-year
+instance (with a ``systems.bind`` fact for each indicator system of the year already
+in force: :func:`engine.indicator_systems.bind_for_open`), the per-unit child instances of every unit in scope (annual plan, half-year
 and annual self-assessments, unit evaluation) with their creation history entries,
 timers and outbox rows, and the ``cycles`` row with the frozen settings. Opening the
 same year twice is refused (the unique year, checked first and enforced by the schema).
@@ -32,6 +33,7 @@ from .cycle_config import CycleConfig
 from .db import Database
 from .exceptions import InvalidInput, NotFound
 from .hashing import GENESIS
+from .indicator_systems import bind_for_open
 from .children import pending_by_definition
 from .instances import START_TRIGGER, FireResult, _enter_state, _entry, _outbox, fire, fire_on
 from .models import HistoryEntry, Instance, Unit
@@ -57,8 +59,9 @@ class OpenedCycle:
 
 
 def _create(conn: Connection, db: Database, comp, actor: Actor, role: str,
-            rows: list[dict[str, Any]], now) -> list[int]:
-    """Insert instances in their initial state with creation entries, timers, outbox."""
+            rows: list[dict[str, Any]], now, *, comment: str | None = None) -> list[int]:
+    """Insert instances in their initial state with creation entries (``comment`` on
+    each, e.g. a copy's source), timers, outbox."""
     d = comp.definition
     for row in rows:
         row.update(definition_version_id=comp.version_id, definition_key=d.key,
@@ -66,7 +69,7 @@ def _create(conn: Connection, db: Database, comp, actor: Actor, role: str,
         row.setdefault("data", {})
     ids = list(conn.execute(insert(_i).returning(_i.c.id, sort_by_parameter_order=True),
                             rows).scalars())
-    entries = [_entry(i, 1, None, d.initial, START_TRIGGER, actor, role, now, None,
+    entries = [_entry(i, 1, None, d.initial, START_TRIGGER, actor, role, now, comment,
                       r["data"] or None, comp, GENESIS) for i, r in zip(ids, rows)]
     conn.execute(update(_i).where(_i.c.id == _bind("b_id")).values(last_hash=_bind("b_hash")),
                  [{"b_id": i, "b_hash": e["hash"]} for i, e in zip(ids, entries)])
@@ -106,6 +109,7 @@ def open_cycle(db: Database, year: int, actor: Actor, config: CycleConfig | None
         [parent] = _create(conn, db, parent_comp, actor, role, [{"subject_unit_id": None,
                                                              "data": _cycle_data(year, config)}],
                            now)
+        bind_for_open(conn, db, parent, year, actor, role)
         created = 0
         for comp in child_comps:
             # a child declaring ``year`` carries the cycle's: its date deadlines fall in

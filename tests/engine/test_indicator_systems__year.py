@@ -1,0 +1,191 @@
+"""Indicator systems bound to a year: putting one in force (or finishing an adjustment)
+binds it to its year's cycle, recorded in the cycle's chain; opening a cycle binds the
+year's systems in force; adjusting a later year's system never touches an earlier
+year's binding; a second system in force for the same year and category is refused;
+last year's systems are copied into a new year all or nothing."""
+
+from __future__ import annotations
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import select
+
+from engine import Actor, InvalidInput, NotFound, fire, read_history, start, update_data
+from engine import verify_history
+from engine.cycles import cycle_for_year, open_cycle
+from engine.facts import SYSTEMS_BIND
+from engine.indicator_systems import bound_systems, copy_system, copy_year, list_systems
+from engine.models import HistoryEntry, Instance
+
+OFFICE = Actor(None, "office", None, frozenset({"office"}))
+COMMITTEE = Actor(None, "committee", None, frozenset({"committee"}))
+_h, _i = HistoryEntry.__table__, Instance.__table__
+
+
+def rows(*weights: int, prefix: str = "K") -> list[dict]:
+    return [{"code": f"{prefix}{n}", "name": f"指标{n}", "weight": w, "method": "direct",
+             "verifier": "县财政局", "veto": "no"} for n, w in enumerate(weights, start=1)]
+
+
+def in_force(db, year: int, category: str = "县直单位", indicators=None) -> int:
+    iid = start(db, "indicator_system", OFFICE, data={
+        "year": year, "category": category,
+        "indicators": indicators or rows(60, 40)}).instance_id
+    for trigger, who in (("submit", OFFICE), ("start_review", COMMITTEE),
+                         ("approve", COMMITTEE), ("put_in_force", OFFICE)):
+        fire(db, iid, trigger, who)
+    return iid
+
+
+def adjust(db, iid: int, indicators: list[dict]) -> None:
+    fire(db, iid, "start_adjustment", COMMITTEE, comment="年中调整重点工作权重")
+    update_data(db, iid, OFFICE, {"indicators": indicators,
+                                  "adjustment_reason": "市委新增重点工作"})
+    fire(db, iid, "finish_adjustment", COMMITTEE, comment="调整完成")
+
+
+def binds(db, year: int) -> list[dict]:
+    cycle = cycle_for_year(db, year)["instance_id"]
+    with db.read() as conn:
+        return [p for p in conn.execute(select(_h.c.data_patch).where(
+            _h.c.instance_id == cycle, _h.c.trigger == SYSTEMS_BIND).order_by(_h.c.seq))
+            .scalars()]
+
+
+def bound(db, year: int) -> dict:
+    with db.read() as conn:
+        return bound_systems(conn, cycle_for_year(db, year)["instance_id"])
+
+
+def last_hash(db, iid: int) -> str:
+    with db.read() as conn:
+        return conn.execute(select(_i.c.last_hash).where(_i.c.id == iid)).scalar_one()
+
+
+@freeze_time("2026-01-05 02:00:00")
+def test_putting_in_force_binds_to_the_open_cycle_in_its_history(db, actors):
+    open_cycle(db, 2026, OFFICE)
+    iid = in_force(db, 2026)
+    [entry] = binds(db, 2026)
+    assert entry["system_id"] == iid and entry["year"] == 2026
+    assert entry["category"] == "县直单位" and entry["system_hash"] == last_hash(db, iid)
+    assert [r["code"] for r in entry["indicators"]] == ["K1", "K2"]
+    history = read_history(db, cycle_for_year(db, 2026)["instance_id"])
+    assert history[-1]["trigger"] == SYSTEMS_BIND and history[-1]["actor"] == "office"
+    assert verify_history(db).ok
+
+
+@freeze_time("2026-01-05 02:00:00")
+def test_no_cycle_yet_nothing_bound_then_opening_binds_the_years_systems(db, actors):
+    mine = in_force(db, 2026)
+    in_force(db, 2025)  # another year: not bound to 2026
+    drafted = start(db, "indicator_system", OFFICE, data={
+        "year": 2026, "category": "乡镇场", "indicators": rows(100)}).instance_id
+    opened = open_cycle(db, 2026, OFFICE)
+    assert {b["system_id"] for b in binds(db, 2026)} == {mine}
+    assert drafted not in {b["system_id"] for b in binds(db, 2026)}
+    with db.read() as conn:
+        entry = conn.execute(select(_h.c.seq, _h.c.role).where(
+            _h.c.instance_id == opened.instance_id,
+            _h.c.trigger == SYSTEMS_BIND)).one()
+    assert entry.seq == 2 and entry.role == "office"  # in the opening transaction
+    listed = {s["id"]: s for s in list_systems(db)}
+    assert listed[mine]["cycle_year"] == 2026 and listed[mine]["bound_at"] is not None
+    assert listed[drafted]["cycle_year"] is None and listed[drafted]["state"] == "draft"
+
+
+@freeze_time("2026-06-15 02:00:00")
+def test_adjusting_2026_rebinds_2026_and_leaves_2025_as_it_was(db, actors):
+    open_cycle(db, 2025, OFFICE)
+    open_cycle(db, 2026, OFFICE)
+    old = in_force(db, 2025)
+    new = in_force(db, 2026)
+    before_2025 = bound(db, 2025)
+    adjust(db, new, rows(50, 30, 20))
+    after_2025, after_2026 = bound(db, 2025), bound(db, 2026)
+    assert after_2025 == before_2025
+    assert after_2025["县直单位"]["system_id"] == old
+    assert [r["weight"] for r in after_2025["县直单位"]["indicators"]] == [60, 40]
+    assert [r["weight"] for r in after_2026["县直单位"]["indicators"]] == [50, 30, 20]
+    assert after_2026["县直单位"]["system_hash"] == last_hash(db, new)
+    assert "市委新增重点工作" in after_2026["县直单位"]["reason"]
+    assert len(binds(db, 2026)) == 2 and len(binds(db, 2025)) == 1
+    editions = {s["id"]: s["edition"] for s in list_systems(db)}
+    assert editions == {old: 1, new: 2}
+    assert verify_history(db).ok
+
+
+@freeze_time("2026-01-05 02:00:00")
+def test_a_system_being_adjusted_is_bound_at_open_as_it_was_in_force(db, actors):
+    iid = in_force(db, 2026)
+    in_force_hash = last_hash(db, iid)
+    fire(db, iid, "start_adjustment", COMMITTEE, comment="调整")
+    update_data(db, iid, OFFICE, {"indicators": rows(10, 90)})
+    open_cycle(db, 2026, OFFICE)
+    [entry] = binds(db, 2026)
+    assert [r["weight"] for r in entry["indicators"]] == [60, 40]
+    assert entry["system_hash"] == in_force_hash
+
+
+@freeze_time("2026-01-05 02:00:00")
+def test_a_second_system_in_force_for_the_same_year_and_category_is_refused(db, actors):
+    open_cycle(db, 2026, OFFICE)
+    first = in_force(db, 2026)
+    with pytest.raises(InvalidInput, match=f"#{first}"):
+        in_force(db, 2026, indicators=rows(70, 30))
+    [entry] = binds(db, 2026)
+    assert entry["system_id"] == first
+    states = {s["id"]: s["state"] for s in list_systems(db)}
+    assert sorted(states.values()) == ["filed", "in_force"]  # the second stays filed
+    in_force(db, 2026, category="乡镇场")  # another category is fine
+    in_force(db, 2027)  # and so is another year
+
+
+@freeze_time("2026-01-05 02:00:00")
+def test_copy_last_years_systems_into_a_new_year_as_drafts(db, actors):
+    a = in_force(db, 2025, indicators=rows(60, 40))
+    b = in_force(db, 2025, category="乡镇场", indicators=rows(100, prefix="T"))
+    new = copy_year(db, 2025, 2026, OFFICE)
+    listed = {s["id"]: s for s in list_systems(db, year=2026)}
+    assert set(listed) == set(new) and len(new) == 2
+    assert {s["state"] for s in listed.values()} == {"draft"}
+    with db.read() as conn:
+        data = {r.data["category"]: r.data for r in conn.execute(
+            select(_i.c.data).where(_i.c.id.in_(new)))}
+    assert data["县直单位"]["year"] == 2026 and data["乡镇场"]["indicators"] == rows(100, prefix="T")
+    comments = {read_history(db, i)[0]["comment"] for i in new}
+    assert any(f"#{a}" in c and "2025" in c for c in comments)
+    assert any(f"#{b}" in c for c in comments)
+    # a 2025 system is unchanged and 2026's copy goes through its own approval
+    in_force_ids = {s["id"] for s in list_systems(db) if s["state"] == "in_force"}
+    assert in_force_ids == {a, b}
+
+
+@freeze_time("2026-01-05 02:00:00")
+def test_a_copy_is_all_or_nothing(db, actors):
+    in_force(db, 2025)
+    in_force(db, 2025, category="乡镇场", indicators=rows(100))
+    existing = start(db, "indicator_system", OFFICE, data={
+        "year": 2026, "category": "乡镇场"}).instance_id
+    with pytest.raises(InvalidInput, match=f"#{existing}"):
+        copy_year(db, 2025, 2026, OFFICE)
+    assert [s["id"] for s in list_systems(db, year=2026)] == [existing]
+    [one] = copy_year(db, 2025, 2026, OFFICE, category="县直单位")
+    assert {s["id"] for s in list_systems(db, year=2026)} == {existing, one}
+    with pytest.raises(NotFound):
+        copy_year(db, 2019, 2026, OFFICE)
+    with pytest.raises(InvalidInput):
+        copy_year(db, 2025, 1800, OFFICE)
+
+
+@freeze_time("2026-01-05 02:00:00")
+def test_copy_one_system_and_who_may(db, actors):
+    source = in_force(db, 2025)
+    copied = copy_system(db, source, 2026, OFFICE)
+    assert [s["year"] for s in list_systems(db) if s["id"] == copied] == [2026]
+    from engine import NotPermitted
+
+    with pytest.raises(NotPermitted):
+        copy_system(db, source, 2027, actors["head101"])
+    with pytest.raises(NotFound):
+        copy_system(db, 999999, 2027, OFFICE)
