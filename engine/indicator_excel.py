@@ -45,7 +45,7 @@ MAX_ROWS = 500
 SHEET = "指标体系"
 
 
-def _system(db: Database, system_id: int, actor: Actor):
+def _system(db: Database, system_id: int, actor: Actor | None):
     view = get_instance(db, system_id, actor)
     if view.definition_key != SYSTEM_KEY:
         raise NotFound(f"#{system_id} 不是指标体系 — instance {system_id} is not an indicator "
@@ -73,9 +73,10 @@ def _cells(r: dict[str, Any]) -> list[Any]:
             r.get("verifier"), VETO_LABELS.get(r.get("veto") or "no", r.get("veto"))]
 
 
-def export_system(db: Database, system_id: int, actor: Actor) -> bytes:
+def export_system(db: Database, system_id: int, actor: Actor | None = None) -> bytes:
     """System ``system_id`` as an .xlsx workbook (the indicators, and a sheet 说明 with
-    its year, category, state and the moment of export)."""
+    its year, category, state and the moment of export); with ``actor``, as they may
+    read it."""
     from openpyxl import Workbook
 
     view = _system(db, system_id, actor)
