@@ -21,7 +21,7 @@ from engine import Database
 from . import auth, errors, i18n
 from .extensions import csrf, login_manager
 from .api import bp as api_bp
-from .views import admin, audit, cycles, instances, office, results, tasks
+from .views import admin, audit, cycles, instances, office, results, systems, tasks
 from .views import account
 from .views import tokens as token_views
 
@@ -100,7 +100,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     auth.init_app(app)
     errors.init_app(app)
     for blueprint in (auth.bp, tasks.bp, instances.bp, office.bp, results.bp, audit.bp,
-                      admin.bp, api_bp, cycles.bp, account.bp, token_views.bp):
+                      admin.bp, api_bp, cycles.bp, account.bp, token_views.bp, systems.bp):
         app.register_blueprint(blueprint)
 
     @app.after_request
