@@ -3,9 +3,11 @@
 The appeal window (default 5 working days from the result notice, a cycle setting
 [inferred]) is counted on the database's working-day calendar (imported notices and
 administrators' overrides included, as for every deadline) from the local day the unit's
-result was published; an appeal filed later is recorded with ``filed_in_time: "no"``, which the
-``appeal_in_time`` guard turns into "reject as late" for the office. A unit files at
-most one appeal per indicator (item) per cycle (:func:`file_appeal`).
+result was published; an appeal filed later is recorded with ``filed_in_time: "no"`` (set
+by the engine; no one may edit it), which the ``appeal_in_time`` guard turns into
+"reject as late" for the office. Appeals are filed only against a published result and
+only while the cycle is in the stages of its ``file_appeal`` gate (公示, 申诉复核). A
+unit files at most one appeal per indicator (item) per cycle (:func:`file_appeal`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from .clock import local_today, utcnow
 from .cycle_config import config_from_mapping
 from .cycles import _create, cycle_for_year
 from .db import Database
-from .exceptions import Conflict, InvalidInput
+from .exceptions import Conflict, InvalidInput, StageClosed
+from .gates import require_stage
+from .indicator_systems import bound_systems
 from .fields import validate_patch
 from .instances import FireResult, start, start_roles
 from .models import Instance, Unit
@@ -32,27 +36,41 @@ _r, _u, _i, _c = ResultRow.__table__, Unit.__table__, Instance.__table__, Cycle.
 APPEAL_KEY = "appeal"
 OVERALL = "overall"
 ITEM_LABELS = {OVERALL: "综合结果", "public": "公众评议", "leadership": "领导评价"}
+APPEAL_GATE = "file_appeal"
+
+
+def _published_at(conn: Connection, cycle_id: int, unit_id: int):
+    published = conn.execute(select(_r.c.published_at).where(
+        _r.c.cycle_id == cycle_id, _r.c.unit_id == unit_id)).scalar()
+    if published is None:
+        raise StageClosed("结果尚未公布,不能申诉 — the result is not published yet; an appeal "
+                          "is filed against a published result", gate=APPEAL_GATE,
+                          unit=unit_id)
+    return published
+
+
+def _deadline(db: Database, config, published) -> date:
+    return calendar_for(db).add_working_days(local_today(published),
+                                             config.appeal_window_working_days)
 
 
 def appeal_deadline(db: Database, year: int, unit_id: int) -> date:
     """The last local day on which ``unit_id`` may appeal its ``year`` result."""
     cycle = cycle_for_year(db, year)
-    config = config_from_mapping(cycle["config"])
     with db.read() as conn:
-        published = conn.execute(select(_r.c.published_at).where(
-            _r.c.cycle_id == cycle["id"], _r.c.unit_id == unit_id)).scalar()
-    if published is None:
-        raise InvalidInput("结果尚未公布,不能申诉 — the result is not published yet")
-    return calendar_for(db).add_working_days(local_today(published),
-                                             config.appeal_window_working_days)
+        published = _published_at(conn, cycle["id"], unit_id)
+    return _deadline(db, config_from_mapping(cycle["config"]), published)
 
 
 def file_appeal(db: Database, year: int, actor: Actor, grounds: str, *,
                 unit_id: int | None = None, item: str = OVERALL) -> FireResult:
     """File an appeal of the actor's unit (or ``unit_id``, for the office) against its
-    ``year`` result on ``item`` (an indicator code of the unit's system, ``public``,
-    ``leadership`` or, by default, ``overall``), as a child of the cycle; lateness is
-    recorded, not refused.
+    published ``year`` result on ``item`` (an indicator code of the system bound to the
+    year for the unit's category, ``public``, ``leadership`` or, by default,
+    ``overall``), as a child of the cycle. Only while the cycle is in a stage of the
+    ``file_appeal`` gate (公示, 申诉复核) and only against a published result
+    (:class:`StageClosed` otherwise); lateness is recorded (``filed_in_time``, set by
+    the engine), not refused.
 
     One appeal per indicator: while an appeal of the unit on the same item exists in
     the cycle in any state but ``withdrawn`` (a rejected one included: it was decided),
@@ -64,28 +82,22 @@ def file_appeal(db: Database, year: int, actor: Actor, grounds: str, *,
     if unit is None:
         raise InvalidInput("须指定申诉单位 — which unit appeals?")
     item = (item or OVERALL).strip()
-    in_time = local_today() <= appeal_deadline(db, year, unit)
     cycle = cycle_for_year(db, year)
     comp = latest(db, APPEAL_KEY)
-    data = validate_patch(comp.definition, {"grounds": grounds, "item": item,
-                                            "filed_in_time": "yes" if in_time else "no"})
     with db.write() as conn:
         role = usable_role(actor, start_roles(comp), unit)
         if role is None:
             raise denial(actor, start_roles(comp), unit, "start", definition=APPEAL_KEY)
         conn.execute(select(_c.c.id).where(_c.c.id == cycle["id"]).with_for_update())
+        require_stage(conn, db, cycle["instance_id"], APPEAL_GATE)
+        published = _published_at(conn, cycle["id"], unit)
+        in_time = local_today() <= _deadline(db, config_from_mapping(cycle["config"]),
+                                             published)
         check_parent_open(conn, db, cycle["instance_id"], definition=APPEAL_KEY)
-        label = item_label(conn, unit, item)
-        for other in conn.execute(select(_i.c.id, _i.c.state, _i.c.data).where(
-                _i.c.parent_id == cycle["instance_id"], _i.c.definition_key == APPEAL_KEY,
-                _i.c.subject_unit_id == unit, _i.c.state != "withdrawn")
-                .order_by(_i.c.id)):
-            if ((other.data or {}).get("item") or OVERALL) == item:
-                raise Conflict(
-                    f"指标「{label}」已有申诉(#{other.id},{comp.definition.state_label(other.state).zh}),"
-                    f"同一指标每个年度只能申诉一次 — an appeal on {item!r} already exists "
-                    f"(#{other.id}, {other.state}); one appeal per indicator per cycle",
-                    item=item, appeal=other.id, state=other.state)
+        label = item_label(conn, unit, item, cycle["instance_id"])
+        _refuse_second(conn, comp, cycle, unit, item, label)
+        data = validate_patch(comp.definition, {"grounds": grounds, "item": item,
+                                                "filed_in_time": "yes" if in_time else "no"})
         [instance_id] = _create(conn, db, comp, actor, role, [
             {"subject_unit_id": unit, "parent_id": cycle["instance_id"], "data": data}],
             utcnow())
@@ -93,18 +105,33 @@ def file_appeal(db: Database, year: int, actor: Actor, grounds: str, *,
     return FireResult(instance_id, None, comp.definition.initial, 1, digest)
 
 
-def item_label(conn: Connection, unit_id: int, item: str) -> str:
+def _refuse_second(conn: Connection, comp, cycle: dict, unit: int, item: str,
+                   label: str) -> None:
+    """Conflict when the unit already has an appeal on ``item`` (not withdrawn)."""
+    for other in conn.execute(select(_i.c.id, _i.c.state, _i.c.data).where(
+            _i.c.parent_id == cycle["instance_id"], _i.c.definition_key == APPEAL_KEY,
+            _i.c.subject_unit_id == unit, _i.c.state != "withdrawn").order_by(_i.c.id)):
+        if ((other.data or {}).get("item") or OVERALL) == item:
+            raise Conflict(
+                f"指标「{label}」已有申诉(#{other.id},{comp.definition.state_label(other.state).zh}),"
+                f"同一指标每个年度只能申诉一次 — an appeal on {item!r} already exists "
+                f"(#{other.id}, {other.state}); one appeal per indicator per cycle",
+                item=item, appeal=other.id, state=other.state)
+
+
+def item_label(conn: Connection, unit_id: int, item: str,
+               cycle_instance_id: int | None = None) -> str:
     """``item`` as people know it (``K1 县委县政府重点工作``, 公众评议, …); an indicator
-    code unknown to the unit's system in force is refused."""
+    code unknown to the system bound to the cycle for the unit's category is refused
+    (without a cycle, or with nothing bound, the code is shown as it is)."""
     if item in ITEM_LABELS:
         return ITEM_LABELS[item]
     category = conn.execute(select(_u.c.category).where(_u.c.id == unit_id)).scalar()
-    systems = [data for data in conn.execute(select(_i.c.data).where(
-        _i.c.definition_key == "indicator_system", _i.c.state == "in_force")
-        .order_by(_i.c.id)).scalars() if data.get("category") == category]
-    if not systems:
+    bound = (bound_systems(conn, cycle_instance_id).get(category)
+             if cycle_instance_id is not None else None)
+    if not bound:
         return item
-    rows = {str(r.get("code")): r for r in systems[-1].get("indicators") or []}
+    rows = {str(r.get("code")): r for r in bound.get("indicators") or []}
     if item not in rows:
         known = ", ".join(list(rows) + list(ITEM_LABELS))
         raise InvalidInput(f"没有指标 {item} — {category} has no indicator {item!r} (known: "

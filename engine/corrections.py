@@ -41,6 +41,7 @@ _r, _h = ResultRow.__table__, HistoryEntry.__table__
 CORRECT_ROLES = ("office", "committee")
 CORRECTED_KIND = "result_corrected"
 UNIT_ROLES = ("unit_head", "unit_staff")
+UNIT_RESULT_KEY = "unit_evaluation"  # the notice links to the unit's own evaluation
 
 
 def _value(value: Any) -> Decimal:
@@ -72,29 +73,46 @@ def _apply(conn: Connection, cycle: dict, actor: Actor, unit, item: str, value: 
     return payload, changes
 
 
+def _result_text(fact: dict) -> str:
+    old, new = fact["before"], fact["after"]
+    return (f"综合得分 composite {old['composite']} → {new['composite']},等次 grade "
+            f"{old['grade']} → {new['grade']},排名 rank {old['rank'] or '—'} → "
+            f"{new['rank'] or '—'}")
+
+
 def _summary(unit, item: str, scores: list[dict], facts: list[dict]) -> str:
     score = scores[0]
     mine = next((f for f in facts if f["unit_id"] == unit.id), None)
     text = f"{unit.code} {unit.name} {item}: {score['before'] or '—'} → {score['after']}"
     if mine is not None and mine["before"] is not None:
-        old, new = mine["before"], mine["after"]
-        text += (f";综合得分 composite {old['composite']} → {new['composite']},等次 grade "
-                 f"{old['grade']} → {new['grade']},排名 rank {old['rank'] or '—'} → "
-                 f"{new['rank'] or '—'}")
+        text += ";" + _result_text(mine)
     return text
 
 
-def _notify(conn: Connection, cycle: dict, actor: Actor, unit, seq_hint: str, text: str,
-            now) -> None:
-    """Tell the unit's users that its published result was corrected."""
-    conn.execute(insert(_o).values(
-        instance_id=cycle["instance_id"], kind=CORRECTED_KIND,
-        dedupe_key=f"{CORRECTED_KIND}:{cycle['instance_id']}:{seq_hint}",
-        recipients={"roles": list(UNIT_ROLES), "unit_id": unit.id},
-        payload={"definition": "evaluation_cycle", "instance_id": cycle["instance_id"],
-                 "trigger": RESULTS_CORRECT, "actor": actor.username, "comment": text,
-                 "unit": unit.code, "year": cycle["year"]},
-        status="pending", attempts=0, created_at=now))
+def _notify(conn: Connection, cycle: dict, actor: Actor, unit, payload: dict,
+            reason: str, now) -> None:
+    """Tell the users of the corrected unit, and of every unit whose published result
+    moved with it (a rank), what changed and why; each notice is about the unit's own
+    ``unit_evaluation`` of the year (the cycle when it has none)."""
+    summary = _summary(unit, payload["item"], payload["scores"], payload["results"])
+    texts = {unit.id: summary}
+    for fact in payload["results"]:
+        if fact["before"] is not None and fact["unit_id"] != unit.id:
+            texts[fact["unit_id"]] = (f"因 {unit.code} {payload['item']} 更正 (corrected), "
+                                      f"{fact['unit']}:" + _result_text(fact))
+    about = dict(conn.execute(select(_i.c.subject_unit_id, _i.c.id).where(
+        _i.c.parent_id == cycle["instance_id"], _i.c.definition_key == UNIT_RESULT_KEY,
+        _i.c.subject_unit_id.in_(list(texts)))).all())
+    for unit_id, text in texts.items():
+        instance_id = about.get(unit_id, cycle["instance_id"])  # the unit's evaluation
+        conn.execute(insert(_o).values(
+            instance_id=instance_id, kind=CORRECTED_KIND,
+            dedupe_key=f"{CORRECTED_KIND}:{cycle['instance_id']}:{unit_id}:{payload['at']}",
+            recipients={"roles": list(UNIT_ROLES), "unit_id": unit_id},
+            payload={"instance_id": instance_id, "cycle_instance_id": cycle["instance_id"],
+                     "trigger": RESULTS_CORRECT, "actor": actor.username,
+                     "comment": f"{text}。理由 reason: {reason}", "year": cycle["year"]},
+            status="pending", attempts=0, created_at=now))
 
 
 def correct_result(db: Database, year: int, actor: Actor, unit_code: str, item: str,
@@ -125,7 +143,7 @@ def correct_result(db: Database, year: int, actor: Actor, unit_code: str, item: 
         text = _summary(unit, item, payload["scores"], payload["results"])
         record(conn, db, cycle, RESULTS_CORRECT, actor, role, payload,
                comment=f"{reason}({text})")
-        _notify(conn, cycle, actor, unit, moment(now), f"{text}。理由 reason: {reason}", now)
+        _notify(conn, cycle, actor, unit, payload, reason, now)
     return changes
 
 

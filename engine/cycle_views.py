@@ -28,7 +28,7 @@ from .db import Database
 from .models import Instance, Unit
 from .queries import available_triggers
 from .registry import compiled, latest
-from .results import COMPONENT_ITEMS, _verified_by, indicator_systems
+from .results import COMPONENT_ITEMS, indicator_systems, verified_by
 from .scoring_models import Cycle, ResultChange, ResultRow, Veto
 from .tasks import due_dates_subquery
 
@@ -212,13 +212,23 @@ def vetoes_of(db: Database, year: int) -> dict[int, list[str]]:
     return dict(out)
 
 
-def entry_items(db: Database, actor: Actor) -> list[str]:
-    """The items ``actor`` may enter scores for (the rule of :func:`engine.results.
-    enter_scores`): the office every indicator and both components, an expert the
-    indicators whose verifying unit is theirs, a leader the leadership score."""
+def _cycle_instance(conn, year: int | None) -> int | None:
+    """The cycle instance of ``year`` (default: the newest cycle), or None."""
+    query = select(_c.c.instance_id)
+    query = query.where(_c.c.year == year) if year is not None else \
+        query.order_by(_c.c.year.desc()).limit(1)
+    return conn.execute(query).scalar()
+
+
+def entry_items(db: Database, actor: Actor, year: int | None = None) -> list[str]:
+    """The items ``actor`` may enter scores for in ``year`` (default: the newest cycle)
+    — the rule of :func:`engine.results.enter_scores`: the office every indicator of
+    the systems bound to the year and both components, an expert the indicators whose
+    verifying unit is theirs, a leader the leadership score."""
     with db.read() as conn:
-        systems = indicator_systems(conn)
-        mine = _verified_by(conn, actor) if "expert" in actor.roles else set()
+        iid = _cycle_instance(conn, year)
+        systems = indicator_systems(conn, iid) if iid is not None else {}
+        mine = verified_by(conn, actor, iid) if "expert" in actor.roles else set()
     items: list[str] = []
     if "office" in actor.roles:
         items += [i.code for rows in systems.values() for i in rows] + list(COMPONENT_ITEMS)
@@ -228,21 +238,24 @@ def entry_items(db: Database, actor: Actor) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def unit_items(db: Database, unit_id: int, *, overall: bool = False) -> list[str]:
-    """What a unit's result is made of: its category's indicators, public and
-    leadership (and, with ``overall``, the result as a whole — what an appeal may name)."""
-    return items_by_unit(db, [unit_id], overall=overall)[unit_id]
+def unit_items(db: Database, unit_id: int, *, overall: bool = False,
+               year: int | None = None) -> list[str]:
+    """What a unit's result is made of in ``year`` (default: the newest cycle): its
+    category's indicators in the system bound to the year, public and leadership (and,
+    with ``overall``, the result as a whole — what an appeal may name)."""
+    return items_by_unit(db, [unit_id], overall=overall, year=year)[unit_id]
 
 
-def items_by_unit(db: Database, unit_ids: list[int], *,
-                  overall: bool = False) -> dict[int, list[str]]:
-    """:func:`unit_items` of several units at once (two queries, whatever their number:
-    for a page listing many appeals)."""
+def items_by_unit(db: Database, unit_ids: list[int], *, overall: bool = False,
+                  year: int | None = None) -> dict[int, list[str]]:
+    """:func:`unit_items` of several units at once (a fixed number of queries, whatever
+    their number: for a page listing many appeals)."""
     ids = list(dict.fromkeys(unit_ids))
     with db.read() as conn:
         categories = dict(conn.execute(select(_u.c.id, _u.c.category)
                                        .where(_u.c.id.in_(ids))).all()) if ids else {}
-        systems = indicator_systems(conn) if ids else {}
+        iid = _cycle_instance(conn, year) if ids else None
+        systems = indicator_systems(conn, iid) if iid is not None else {}
     head = [OVERALL] if overall else []
     return {u: head + [i.code for i in systems.get(categories.get(u), [])]
             + list(COMPONENT_ITEMS) for u in ids}

@@ -2,7 +2,9 @@
 
 The engine writes ``started``/``transition`` rows (payload: definition, instance_id,
 from, to, trigger, actor, comment) and the timer sweep writes ``remind``/``due``/
-``escalate`` rows (payload: definition, instance_id, state, due_at, notify). The event
+``escalate`` rows (payload: definition, instance_id, state, due_at, notify); a correction
+of a published result writes a ``result_corrected`` row for the unit's users
+(payload: the cycle instance, the change and the reason in ``comment``). The event
 is chosen by the first matching :data:`RULES` entry for transitions, by the kind for
 timers. Each event has a template of that name per locale in ``templates/``.
 """
@@ -32,6 +34,7 @@ EVENTS: dict[str, tuple[str, str]] = {
     "escalation_leadership": ("逾期督办(领导)", "Escalation to leadership"),
     "deadline_extended": ("期限已延长", "Deadline extended"),
     "results_published": ("评估结果已公布", "Results published"),
+    "result_corrected": ("评估结果已更正", "Result corrected"),
     "appeal_received": ("收到申诉", "Appeal received"),
     "appeal_decided": ("申诉已复核", "Appeal decided"),
     "rectification_issued": ("整改通知", "Rectification issued"),
@@ -44,6 +47,7 @@ DIGEST_EVENTS = frozenset({"reminder", "due_today", "overdue", "rectification_ov
 
 #: Events the subject unit hears of even when it does not act next.
 _UNIT_AUDIENCE = frozenset({"returned", "approved", "published", "results_published",
+                            "result_corrected",
                             "appeal_decided", "rectification_issued", "deadline_extended"})
 
 
@@ -66,6 +70,7 @@ class Rule:
 
 
 RULES: tuple[Rule, ...] = (
+    Rule("result_corrected", kinds=("result_corrected",)),  # engine.corrections
     Rule("appeal_received", "appeal*", kinds=("started",)),
     Rule("appeal_received", "appeal*", triggers=("submit", "file", "file_appeal")),
     Rule("appeal_decided", "appeal*",
