@@ -162,8 +162,9 @@ def _extension(filename: str) -> str:
 
 
 def _allowed_roles(comp, state: str) -> tuple[str, ...]:
-    """Who may attach in ``state``: its editors and the roles of its transitions."""
-    roles = comp.definition.states[state].editable_by + tuple(
+    """Who may attach in ``state``: its editors (``editable_by`` and ``editable``) and the
+    roles of its transitions."""
+    roles = comp.definition.states[state].editors + tuple(
         r for t in comp.definition.transitions_from(state) for r in t.roles)
     return tuple(r for r in dict.fromkeys(roles) if r != "system")
 

@@ -19,6 +19,7 @@ from .authz import Actor, can_read, denial, role_label, usable_role
 from .children import pending_children
 from .db import Database
 from .exceptions import NotFound, NotPermitted
+from .field_rights import field_rights
 from .models import HistoryEntry, Instance, Unit
 from .registry import compiled
 
@@ -207,6 +208,18 @@ def available_triggers(db: Database, instance_id: int, actor: Actor) -> list[Ava
     return result
 
 
+def editable_fields(definition, state: str, actor: Actor,
+                    subject_unit_id: int | None) -> tuple[str, ...]:
+    """The fields ``actor`` may set in ``state`` of an instance of ``subject_unit_id``, in
+    declaration order: a role among the field's setters (``Definition.field_setters``)
+    that the actor may use there — unit roles on their own unit only, never a read-only
+    role. The same rule the write kernel enforces (``engine.field_rights.check_fields``);
+    forms and the API show it so that nothing offered is then refused."""
+    return tuple(n for n in definition.fields
+                 if usable_role(actor, field_rights(definition, state, n),
+                                subject_unit_id) is not None)
+
+
 def _children_probe(db: Database, comp, instance_id: int, state: str):
     """The ``when_children`` answers for the transitions leaving ``state`` (read once)."""
     conditions = list(dict.fromkeys(c for t in comp.definition.transitions_from(state)
@@ -228,5 +241,5 @@ def read_history(db: Database, instance_id: int, actor: Actor | None = None) -> 
 
 
 __all__ = ["InstanceView", "Availability", "get_instance", "list_instances",
-           "available_triggers", "read_history", "role_label", "caption", "split_bilingual",
-           "trigger_label", "ENGINE_TRIGGERS"]
+           "available_triggers", "editable_fields", "read_history", "role_label", "caption",
+           "split_bilingual", "trigger_label", "ENGINE_TRIGGERS"]

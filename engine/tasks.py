@@ -57,7 +57,7 @@ def urgency(due: date | None, today: date, calendar: WorkCalendar) -> tuple[int 
 
 
 def _acting_roles(state_transitions, state_spec) -> set[str]:
-    roles = set(state_spec.editable_by)
+    roles = set(state_spec.editors)
     for t in state_transitions:
         roles.update(t.roles)
     return roles

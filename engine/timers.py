@@ -293,8 +293,8 @@ def _fire_due(conn: Connection, db: Database, comp, timer, due: date | None) -> 
     notice). A definition with a ``late`` field that the system may edit here gets it
     set to "yes", so whatever is done afterwards carries the late flag."""
     d = comp.definition
-    data = ({LATE_FIELD: "yes"} if LATE_FIELD in d.fields
-            and "system" in d.states[timer.state].editable_by else None)
+    data = ({LATE_FIELD: "yes"} if "system" in d.field_setters(timer.state, LATE_FIELD)
+            else None)
     fire_on(conn, db, timer.instance_id, timer.fire_trigger, Actor.system(), data=data,
             comment=f"到期自动处理(期限 {due.isoformat() if due else '—'})— deadline "
                     f"reached (timer {timer.id})")

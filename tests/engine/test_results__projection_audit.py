@@ -114,4 +114,4 @@ def test_each_cycle_is_replayed_on_its_own(db):
         conn.execute(update(_s).where(_s.c.value == "60").values(cycle_id=cycle_2026))
     found = reasons(db)
     assert any("missing from the table" in r for r in found)
-    assert any("表中为 60" in r for r in found)
+    assert any("K2 = 60" in r and "not recorded in the chain" in r for r in found)
