@@ -336,7 +336,7 @@ def test_the_2026_county_year(county):
         assert "closed" in closed.value.message
         with pytest.raises(InvalidTransition):
             start(db, "appeal", OFFICE, unit_id=evaluation.subject_unit_id,
-                  parent_id=cycle.instance_id, data={"grounds": "x", "filed_in_time": "yes"})
+                  parent_id=cycle.instance_id, data={"grounds": "x"})
 
     report = verify_history(db)
     assert report.ok, report.problems
