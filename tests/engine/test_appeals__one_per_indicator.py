@@ -29,7 +29,7 @@ def published(db):
         open_cycle(db, 2026, OFFICE)
         for category in ("县直单位", "乡镇场"):
             iid = start(db, "indicator_system", OFFICE,
-                        data={"category": category, "indicators": ROWS}).instance_id
+                        data={"year": 2026, "category": category, "indicators": ROWS}).instance_id
             for trigger, who in (("submit", OFFICE), ("start_review", COMMITTEE),
                                  ("approve", COMMITTEE), ("put_in_force", OFFICE)):
                 fire(db, iid, trigger, who)

@@ -145,7 +145,8 @@ def run_year(db):
         for category in CATEGORIES:
             rows = SYSTEM_ROWS + ([VETO_ROW] if category == "驻县单位" else [])
             system = start(db, "indicator_system", OFFICE,
-                           data={"category": category, "indicators": rows}).instance_id
+                           data={"year": 2026, "category": category,
+                                 "indicators": rows}).instance_id
             walk(db, system, ("submit", OFFICE, {}), ("start_review", COMMITTEE, {}))
             if category == "乡镇场":
                 walk(db, system, ("send_back", COMMITTEE, {"comment": "补充计分方法说明"}),

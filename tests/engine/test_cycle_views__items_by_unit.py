@@ -27,7 +27,8 @@ def _in_force(db) -> None:
         indicators = [{"code": c, "name": n, "weight": w, "method": "direct", "veto": v,
                        "verifier": "县财政局"} for c, n, w, v in rows]
         iid = start(db, "indicator_system", OFFICE,
-                    data={"category": category, "indicators": indicators}).instance_id
+                    data={"year": 2026, "category": category,
+                          "indicators": indicators}).instance_id
         for trigger, who in (("submit", OFFICE), ("start_review", COMMITTEE),
                              ("approve", COMMITTEE), ("put_in_force", OFFICE)):
             fire(db, iid, trigger, who)

@@ -22,12 +22,12 @@ def published(db, actors):
     with freeze_time("2027-03-01T02:00:00"):
         open_cycle(db, 2026, OFFICE)
         iid = start(db, "indicator_system", OFFICE,
-                    data={"category": "县直单位", "indicators": ROWS}).instance_id
+                    data={"year": 2026, "category": "县直单位", "indicators": ROWS}).instance_id
         for trigger, who in (("submit", OFFICE), ("start_review", COMMITTEE),
                              ("approve", COMMITTEE), ("put_in_force", OFFICE)):
             fire(db, iid, trigger, who)
         iid = start(db, "indicator_system", OFFICE,
-                    data={"category": "乡镇场", "indicators": ROWS}).instance_id
+                    data={"year": 2026, "category": "乡镇场", "indicators": ROWS}).instance_id
         for trigger, who in (("submit", OFFICE), ("start_review", COMMITTEE),
                              ("approve", COMMITTEE), ("put_in_force", OFFICE)):
             fire(db, iid, trigger, who)

@@ -45,7 +45,7 @@ def walk(db, instance_id, *steps):
 
 def in_force_system(db, category, rows=ROWS):
     iid = start(db, "indicator_system", OFFICE,
-                data={"category": category, "indicators": rows}).instance_id
+                data={"year": 2026, "category": category, "indicators": rows}).instance_id
     walk(db, iid, ("submit", OFFICE, {}), ("start_review", COMMITTEE, {}),
          ("approve", COMMITTEE, {}), ("put_in_force", OFFICE, {}))
     return iid

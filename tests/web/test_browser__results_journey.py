@@ -27,7 +27,7 @@ def _systems(db) -> None:
     office, committee = actor_for(db, "office"), actor_for(db, "committee")
     for category in ("县直单位", "乡镇场"):
         iid = start(db, "indicator_system", office,
-                    data={"category": category, "indicators": ROWS}).instance_id
+                    data={"year": 2026, "category": category, "indicators": ROWS}).instance_id
         for trigger, who in (("submit", office), ("start_review", committee),
                              ("approve", committee), ("put_in_force", office)):
             fire(db, iid, trigger, who)

@@ -27,7 +27,7 @@ def systems_in_force(db_url):
     try:
         for category in ("县直单位", "乡镇场"):
             iid = start(db, "indicator_system", OFFICE,
-                        data={"category": category, "indicators": ROWS}).instance_id
+                        data={"year": 2026, "category": category, "indicators": ROWS}).instance_id
             for trigger, actor in (("submit", OFFICE), ("start_review", COMMITTEE),
                                    ("approve", COMMITTEE), ("put_in_force", OFFICE)):
                 fire(db, iid, trigger, actor)
@@ -111,7 +111,7 @@ def test_an_expert_of_the_verifying_unit_may_enter(db_url):
         rows = [{"code": "F1", "name": "财源", "weight": 100, "method": "direct",
                  "verifier": "县财政局"}]
         iid = start_(db, "indicator_system", OFFICE,
-                     data={"category": "县直单位", "indicators": rows}).instance_id
+                     data={"year": 2026, "category": "县直单位", "indicators": rows}).instance_id
         for trigger, who in (("submit", OFFICE), ("start_review", COMMITTEE),
                              ("approve", COMMITTEE), ("put_in_force", OFFICE)):
             fire_(db, iid, trigger, who)

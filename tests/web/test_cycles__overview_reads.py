@@ -53,7 +53,7 @@ def test_appeals_with_their_due_dates_and_the_items(db, actors):
         open_cycle(db, 2026, office)
         for category in ("县直单位", "乡镇场"):
             iid = start(db, "indicator_system", office,
-                        data={"category": category, "indicators": ROWS}).instance_id
+                        data={"year": 2026, "category": category, "indicators": ROWS}).instance_id
             for trigger, who in (("submit", office), ("start_review", committee),
                                  ("approve", committee), ("put_in_force", office)):
                 fire(db, iid, trigger, who)

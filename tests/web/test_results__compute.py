@@ -29,7 +29,7 @@ TOWN = [{"code": "T1", "name": "乡镇重点工作", "weight": 100, "method": "d
 def _in_force(db, category: str, rows: list[dict]) -> None:
     office, committee = actor_for(db, "office"), actor_for(db, "committee")
     iid = start(db, "indicator_system", office,
-                data={"category": category, "indicators": rows}).instance_id
+                data={"year": 2026, "category": category, "indicators": rows}).instance_id
     for trigger, who in (("submit", office), ("start_review", committee),
                          ("approve", committee), ("put_in_force", office)):
         fire(db, iid, trigger, who)

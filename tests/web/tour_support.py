@@ -50,17 +50,18 @@ TRACEBACK = ("Traceback (most recent call last)", "Internal Server Error",
              "jinja2.exceptions", "werkzeug.exceptions")
 
 
-def _systems(db: Database) -> None:
-    """An indicator system in force for each category that has none."""
+def _systems(db: Database, year: int) -> None:
+    """An indicator system of ``year`` in force for each category that has none."""
     office, committee = actor_for(db, "office"), actor_for(db, "committee")
     with db.read() as conn:
         categories = set(conn.execute(select(Unit.category)).scalars())
         in_force = {data["category"] for data in conn.execute(select(Instance.data).where(
             Instance.definition_key == "indicator_system", Instance.state == "in_force"))
-            .scalars()}
+            .scalars() if data.get("year") == year}
     for category in sorted(categories - in_force):
         iid = start(db, "indicator_system", office,
-                    data={"category": category, "indicators": INDICATORS}).instance_id
+                    data={"year": year, "category": category,
+                          "indicators": INDICATORS}).instance_id
         for trigger, who in (("submit", office), ("start_review", committee),
                              ("approve", committee), ("put_in_force", office)):
             fire(db, iid, trigger, who)
@@ -77,7 +78,7 @@ def _published_year(db: Database) -> int:
             return year
         year = conn.execute(select(func.max(Cycle.year))).scalar_one()
         codes = list(conn.execute(select(Unit.code).order_by(Unit.code)).scalars())
-    _systems(db)
+    _systems(db, year)
     office = actor_for(db, "office")
     rows = [(code, item, 60 + (index * 7 + offset) % 40)
             for index, code in enumerate(codes)
