@@ -4,13 +4,11 @@ instance that other tables still name but that is gone is reported."""
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
-from sqlalchemy import text
 
 from engine import fire, start, update_data, verify_history
 from engine.instances import record_fact
+from tamper_support import tamper
 
 
 @pytest.fixture
@@ -23,26 +21,6 @@ def plans(db, actors):
     update_data(db, pid, actors["staff101"], {"goals": "g2"})
     fire(db, pid, "submit", actors["head101"])
     return [pid, other]
-
-
-def tamper(db, *statements: str) -> None:
-    """Run ``statements`` as an administrator with direct database access would: the
-    history triggers and (SQLite) foreign keys out of the way."""
-    if db.dialect == "sqlite":
-        raw = sqlite3.connect(db.engine.url.database)  # foreign keys are off by default
-        try:
-            raw.execute("DROP TRIGGER IF EXISTS history_no_update")
-            raw.execute("DROP TRIGGER IF EXISTS history_no_delete")
-            for statement in statements:
-                raw.execute(statement)
-            raw.commit()
-        finally:
-            raw.close()
-        return
-    with db.write() as conn:
-        conn.execute(text("SET LOCAL session_replication_role = replica"))  # no triggers, no FKs
-        for statement in statements:
-            conn.execute(text(statement))
 
 
 def located(report) -> list[tuple[int, int]]:
