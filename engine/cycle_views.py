@@ -220,6 +220,15 @@ def _cycle_instance(conn, year: int | None) -> int | None:
     return conn.execute(query).scalar()
 
 
+def veto_rows(db: Database, year: int) -> list[dict[str, Any]]:
+    """The vetoes of ``year`` with their unit, item, reason and who recorded them."""
+    cycle = cycle_for_year(db, year)
+    with db.read() as conn:
+        rows = conn.execute(select(_v, _u.c.code, _u.c.name).join(_u, _u.c.id == _v.c.unit_id)
+                            .where(_v.c.cycle_id == cycle["id"]).order_by(_v.c.id)).all()
+    return [dict(r._mapping) for r in rows]
+
+
 def entry_items(db: Database, actor: Actor, year: int | None = None) -> list[str]:
     """The items ``actor`` may enter scores for in ``year`` (default: the newest cycle)
     — the rule of :func:`engine.results.enter_scores`: the office every indicator of

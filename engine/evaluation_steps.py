@@ -43,6 +43,7 @@ class EvaluationSteps:
     published: bool
     allowed: frozenset[str]
     needs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    labels: dict[str, Label] = field(default_factory=dict)  # of every state of the cycle
 
     def allows(self, step: str) -> bool:
         """Whether ``step`` (a key of :data:`STEPS`, or ``publish``) is allowed now."""
@@ -62,10 +63,12 @@ def allowed_steps(db: Database, year: int) -> EvaluationSteps:
                and published == (when == "after")}
     if row.state == PUBLISH_STAGE and not published:
         allowed.add("publish")
-    label = compiled(db, row.definition_version_id).definition.state_label(row.state)
-    return EvaluationSteps(year, row.state, label, published, frozenset(allowed),
+    definition = compiled(db, row.definition_version_id).definition
+    return EvaluationSteps(year, row.state, definition.state_label(row.state), published,
+                           frozenset(allowed),
                            {step: tuple(gates.get(gate, ())) for step, (gate, _) in
-                            STEPS.items()})
+                            STEPS.items()},
+                           {s: definition.state_label(s) for s in definition.states})
 
 
 def _score_lines(patch: dict[str, Any], codes: dict[int, str]) -> list[str]:

@@ -1,4 +1,8 @@
-"""``perfeval scores …`` and ``perfeval results …`` — entering scores and the results."""
+"""``perfeval scores …`` and ``perfeval results …`` — entering scores and the results.
+
+Every step is gated by the cycle's stage (a refused one exits 5 naming the stages it
+needs) and recorded in the cycle's hash chain; ``results history`` lists the records.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,10 @@ import click
 
 from engine import actor_for
 from engine.exceptions import InvalidInput
-from engine.results import (adjust_for_appeal, compute_results, enter_scores, export_results,
-                            import_scores, publish_results, read_results, record_veto)
+from engine.evaluation_steps import allowed_steps, fact_history
+from engine.results import (adjust_for_appeal, compute_results, correct_result, enter_scores,
+                            export_results, import_scores, publish_results, read_results,
+                            record_veto, remove_veto)
 
 from .common import db_options, emit
 
@@ -59,8 +65,20 @@ def register(main: click.Group) -> None:
     @db_options
     def veto_cmd(db, as_json, year, unit_code, item, reason, username):
         """Record a one-vote veto against a unit."""
-        record_veto(db, year, actor_for(db, username), unit_code, item, reason)
-        emit(as_json, {"vetoed": unit_code}, f"已记录一票否决 veto recorded: {unit_code}")
+        veto = record_veto(db, year, actor_for(db, username), unit_code, item, reason)
+        emit(as_json, {"vetoed": unit_code, "veto_id": veto},
+             f"已记录一票否决 veto recorded: {unit_code} (#{veto})")
+
+    @scores.command("veto-remove")
+    @YEAR
+    @click.option("--veto", "veto_id", type=int, required=True, help="The veto's number.")
+    @click.option("--reason", required=True)
+    @AS_USER
+    @db_options
+    def veto_remove_cmd(db, as_json, year, veto_id, reason, username):
+        """Withdraw a veto recorded in error (before publication)."""
+        remove_veto(db, year, actor_for(db, username), veto_id, reason)
+        emit(as_json, {"withdrawn": veto_id}, f"已撤销一票否决 veto withdrawn: #{veto_id}")
 
     @main.group("results")
     def results() -> None:
@@ -70,19 +88,58 @@ def register(main: click.Group) -> None:
     @YEAR
     @AS_USER
     @db_options
-    def compute_cmd(db, as_json, year, username):
+    @click.option("--reason", default="计算结果 computed", show_default=True)
+    def compute_cmd(db, as_json, year, username, reason):
         """Compute every unit's composite, grade and rank within its category."""
-        computed = compute_results(db, year, actor_for(db, username))
+        computed = compute_results(db, year, actor_for(db, username), reason)
         emit(as_json, {"units": len(computed)}, f"已计算 computed {len(computed)} units")
 
     @results.command("publish")
     @YEAR
+    @click.option("--comment", default=None, help="The approval's comment.")
     @AS_USER
     @db_options
-    def publish_cmd(db, as_json, year, username):
-        """Mark the results published."""
-        count = publish_results(db, year, actor_for(db, username))
-        emit(as_json, {"published": count}, f"已公布 published {count}")
+    def publish_cmd(db, as_json, year, comment, username):
+        """Approve and publish the results (committee; the cycle's approve_results)."""
+        count = publish_results(db, year, actor_for(db, username), comment=comment)
+        emit(as_json, {"published": count}, f"已审定并公布 approved and published {count}")
+
+    @results.command("correct")
+    @YEAR
+    @click.option("--unit", "unit_code", required=True)
+    @click.option("--item", required=True, help="Indicator code, 'public' or 'leadership'.")
+    @click.option("--value", required=True)
+    @click.option("--reason", required=True)
+    @AS_USER
+    @db_options
+    def correct_cmd(db, as_json, year, unit_code, item, value, reason, username):
+        """Correct one value of a published year; recompute, re-publish, notify."""
+        changes = correct_result(db, year, actor_for(db, username), unit_code, item, value,
+                                 reason)
+        emit(as_json, changes, _changes_text(changes))
+
+    @results.command("steps")
+    @YEAR
+    @db_options
+    def steps_cmd(db, as_json, year):
+        """The cycle's stage and the evaluation steps it allows now."""
+        steps = allowed_steps(db, year)
+        emit(as_json, {"stage": steps.stage, "published": steps.published,
+                       "allowed": sorted(steps.allowed),
+                       "needs": {k: list(v) for k, v in steps.needs.items()}},
+             f"{steps.stage_label.zh} {steps.stage}: " + (", ".join(sorted(steps.allowed))
+                                                          or "—"))
+
+    @results.command("history")
+    @YEAR
+    @db_options
+    def history_cmd(db, as_json, year):
+        """The year's score and result facts (who, when, before → after, reason)."""
+        facts = fact_history(db, year)
+        emit(as_json, [{**f, "label": f["label"].zh} for f in facts], "\n".join(
+            f"#{f['seq']} {f['at']:%Y-%m-%d %H:%M} {f['actor']} {f['label'].zh}"
+            f"{' — ' + f['reason'] if f['reason'] else ''}"
+            + "".join(f"\n    {line}" for line in f["lines"]) for f in facts) or "—")
 
     @results.command("show")
     @YEAR
@@ -114,7 +171,11 @@ def register(main: click.Group) -> None:
     def adjust_cmd(db, as_json, appeal_id, item, value, decision, username):
         """Decide APPEAL_ID by correcting one value; recompute, re-rank, re-publish."""
         changes = adjust_for_appeal(db, appeal_id, actor_for(db, username), item, value, decision)
-        emit(as_json, changes, "\n".join(
-            f"unit {c['unit_id']}: {c['old']['composite']}/{c['old']['grade']}/#{c['old']['rank']}"
-            f" → {c['new']['composite']}/{c['new']['grade']}/#{c['new']['rank']}"
-            for c in changes) or "无变化 no change")
+        emit(as_json, changes, _changes_text(changes))
+
+
+def _changes_text(changes) -> str:
+    return "\n".join(
+        f"unit {c['unit_id']}: {c['old']['composite']}/{c['old']['grade']}/#{c['old']['rank']}"
+        f" → {c['new']['composite']}/{c['new']['grade']}/#{c['new']['rank']}"
+        for c in changes) or "无变化 no change"

@@ -1,18 +1,24 @@
 """Results (成绩): scores, grades and rankings per category; entering and importing
-scores, computing, publishing and exporting; filing appeals and deciding them by an
-adjustment (old and new composite, grade and rank shown after re-publication).
+scores, vetoes (and withdrawing one), computing, publishing (the committee's approval of
+the results) and exporting; corrections after publication; filing appeals and deciding
+them by an adjustment (old and new composite, grade and rank shown after
+re-publication); the history of the year's score and result facts.
 
 Every action goes through the engine, which checks the actor's role (and, for an
-expert, that the indicator's verifying unit is theirs). Unit users see their own
-unit's result only, and only once it is published.
+expert, that the indicator's verifying unit is theirs) and the cycle's stage; the page
+shows only the actions :func:`engine.evaluation_steps.allowed_steps` allows now, and a
+step refused by the stage (:class:`StageClosed`) comes back to this page with the
+message. Unit users see their own unit's result only, and only once it is published.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Callable
 
 from flask import (Blueprint, abort, flash, redirect, render_template, request, send_file,
                    url_for)
@@ -23,18 +29,23 @@ from engine.appeals import appeal_deadline, file_appeal
 from engine.clock import local_today
 from engine.cycle_views import (appeal_changes, appeals_of, default_result_year, entry_items,
                                 items_by_unit, result_years, scope_units, unit_items,
-                                vetoes_of)
+                                veto_rows, vetoes_of)
 from engine.cycles import cycle_for_year
-from engine.exceptions import InvalidInput, NotFound
-from engine.results import (adjust_for_appeal, compute_results, enter_scores, export_results,
-                            import_scores, publish_results, read_results, record_veto)
+from engine.evaluation_steps import allowed_steps, fact_history
+from engine.exceptions import InvalidInput, NotFound, StageClosed
+from engine.results import (adjust_for_appeal, compute_results, correct_result, enter_scores,
+                            export_results, import_scores, publish_results, read_results,
+                            record_veto, remove_veto)
 
 from ..api.results import READ_ALL, visible_rows
+from ..i18n import label
 from .common import YEARS, actor, get_db, roles_required
 
 bp = Blueprint("results", __name__, url_prefix="/results")
 ENTRY_ROLES = ("office", "expert", "leader")
 APPEAL_READERS = ("office", "committee", "auditor", "admin")
+HISTORY_READERS = ("office", "committee", "auditor", "admin")
+CORRECT_ROLES = ("office", "committee")
 UNIT_ROLES = ("unit_staff", "unit_head")
 UPLOADS = (".xlsx", ".csv")
 
@@ -58,6 +69,21 @@ def _cycle_open(year: int) -> bool:
     except NotFound:
         return False
     return True
+
+
+def _on_results_page(view: Callable) -> Callable:
+    """A step the cycle's stage refuses comes back to the results page with the
+    engine's message (which names the stages it needs), not an error page."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except StageClosed as exc:
+            flash(exc.message, "error")
+            return redirect(url_for("results.index", year=_year()), 303)
+
+    return wrapper
 
 
 def _visible(rows: list[dict]) -> list[dict]:
@@ -90,28 +116,38 @@ def _appeal_context(year: int, rows: list[dict]) -> dict:
     deadline = appeal_deadline(db, year, me.unit_id)
     window = (cycle_for_year(db, year)["config"] or {}).get("appeal_window_working_days", 5)
     return {"deadline": deadline, "window": window, "late": local_today() > deadline,
-            "items": unit_items(db, me.unit_id, overall=True),
+            "items": unit_items(db, me.unit_id, overall=True, year=year),
             "appeals": [a for a in appeals_of(db, year) if a["unit_id"] == me.unit_id]}
 
 
-@bp.route("/")
-@login_required
-def index():
-    """Results of a year by category, with the actions the user's roles allow."""
-    year = _year()
+def _page(year: int, errors: list[dict]) -> str:
+    """The results page of ``year`` (``errors``: the bad rows of a refused entry)."""
     db = get_db()
     opened = _cycle_open(year)
     rows = read_results(db, year) if opened else []
     visible = _visible(rows)
     can_enter = opened and current_user.has_any(*ENTRY_ROLES)
+    steps = allowed_steps(db, year) if opened else None
     return render_template(
         "results/index.html", year=year, opened=opened, by_category=_tables(visible),
+        stage_names=lambda states: "、".join(label(steps.labels.get(s, s)) for s in states),
         published=any(r.get("published_at") for r in visible),
         vetoes=vetoes_of(db, year) if opened and visible else {},
-        items=entry_items(db, actor()) if can_enter else [],
-        units=scope_units(db, year) if can_enter else [],
-        appeal=_appeal_context(year, rows) if opened else {},
-        years=[y["year"] for y in result_years(db)], errors=[])
+        veto_rows=veto_rows(db, year) if opened and can_enter else [],
+        items=entry_items(db, actor(), year) if can_enter else [],
+        units=scope_units(db, year) if opened else [],
+        appeal=_appeal_context(year, rows) if opened and not errors else {},
+        steps=steps,
+        history=fact_history(db, year) if opened and current_user.has_any(*HISTORY_READERS)
+        else [], years=[y["year"] for y in result_years(db)], errors=errors)
+
+
+@bp.route("/")
+@login_required
+def index():
+    """Results of a year by category, with the actions the user's roles and the
+    cycle's stage allow, and the history of the year's score and result facts."""
+    return _page(_year(), [])
 
 
 def _row_errors(year: int, errors, labels: list[str] | None = None):
@@ -120,17 +156,12 @@ def _row_errors(year: int, errors, labels: list[str] | None = None):
               "unit": labels[e.row - 2] if labels and 0 <= e.row - 2 < len(labels) else None}
              for e in errors]
     flash(_("有 %(n)d 处错误,未录入任何数据。", n=len(shown)), "error")
-    db = get_db()
-    rows = _visible(read_results(db, year))
-    return render_template(
-        "results/index.html", year=year, opened=True, by_category=_tables(rows),
-        published=any(r.get("published_at") for r in rows), vetoes=vetoes_of(db, year),
-        items=entry_items(db, actor()) if current_user.has_any(*ENTRY_ROLES) else [],
-        units=scope_units(db, year), appeal={}, errors=shown), 422
+    return _page(year, shown), 422
 
 
 @bp.route("/scores", methods=("POST",))
 @roles_required(*ENTRY_ROLES)
+@_on_results_page
 def scores():
     """Record one item's values for the units filled in (blank: left as it is)."""
     year = _year()
@@ -149,6 +180,7 @@ def scores():
 
 @bp.route("/import", methods=("POST",))
 @roles_required(*ENTRY_ROLES)
+@_on_results_page
 def import_():
     """Import 单位编码 / 指标 / 得分 rows from an XLSX or CSV upload; all or nothing."""
     year = _year()
@@ -159,7 +191,7 @@ def import_():
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"scores{suffix}"
         upload.save(path)
-        errors = import_scores(get_db(), year, actor(), path)
+        errors = import_scores(get_db(), year, actor(), path, source=Path(upload.filename).name)
     if errors:
         return _row_errors(year, errors)
     flash(_("已导入得分。"), "ok")
@@ -168,6 +200,7 @@ def import_():
 
 @bp.route("/veto", methods=("POST",))
 @roles_required("office")
+@_on_results_page
 def veto():
     """Record a one-vote veto (一票否决) against a unit, with the item and reason."""
     year = _year()
@@ -178,8 +211,20 @@ def veto():
     return redirect(url_for("results.index", year=year))
 
 
+@bp.route("/veto/<int:veto_id>/remove", methods=("POST",))
+@roles_required("office")
+@_on_results_page
+def remove_veto_(veto_id: int):
+    """Withdraw a veto recorded in error (before publication), with the reason."""
+    year = _year()
+    remove_veto(get_db(), year, actor(), veto_id, request.form.get("reason", "").strip())
+    flash(_("已撤销该一票否决,重新计算后生效。"), "ok")
+    return redirect(url_for("results.index", year=year))
+
+
 @bp.route("/compute", methods=("POST",))
 @roles_required("office")
+@_on_results_page
 def compute():
     """Compute (or recompute) the year's results, with the reason recorded."""
     year = _year()
@@ -192,17 +237,40 @@ def compute():
 
 
 @bp.route("/publish", methods=("POST",))
-@roles_required("office")
+@roles_required("committee")
+@_on_results_page
 def publish():
-    """Publish the year's results."""
+    """Approve and publish the year's results (the committee, from 结果审定: the
+    cycle's ``approve_results`` transition, whose effect publishes them)."""
     year = _year()
     from ..auth import fresh_auth_redirect  # publication needs a recent password
 
-    if (stale := fresh_auth_redirect("publish_results", url_for("results.index", year=year))):
+    if (stale := fresh_auth_redirect("approve_results", url_for("results.index", year=year))):
         return stale
-    n = publish_results(get_db(), year, actor())
-    flash(_("已公布 %(n)d 个单位的结果。", n=n), "ok")
+    n = publish_results(get_db(), year, actor(),
+                        comment=request.form.get("comment", "").strip() or None)
+    flash(_("已审定并公布 %(n)d 个单位的结果。", n=n), "ok")
     return redirect(url_for("results.index", year=year))
+
+
+@bp.route("/correct", methods=("POST",))
+@roles_required(*CORRECT_ROLES)
+@_on_results_page
+def correct():
+    """Correct one value of a published year, with the reason: recomputed, the changed
+    results re-published, the units told."""
+    year = _year()
+    form = {k: request.form.get(k, "").strip() for k in ("unit", "item", "value", "reason")}
+    if not all(form.values()):
+        raise InvalidInput(_("请选择单位和项目,填写更正后的得分和理由。"))
+    from ..auth import fresh_auth_redirect  # a correction re-publishes: recent password
+
+    if (stale := fresh_auth_redirect("publish_correction", url_for("results.index", year=year))):
+        return stale
+    changes = correct_result(get_db(), year, actor(), form["unit"], form["item"],
+                             form["value"], form["reason"])
+    flash(_("已更正并重新公布,%(n)d 个单位的结果发生变化。", n=len(changes)), "ok")
+    return redirect(url_for("results.index", year=year, _anchor="fact-history"))
 
 
 @bp.route("/export.<fmt>")
@@ -223,6 +291,7 @@ def export(fmt: str):
 
 @bp.route("/appeal", methods=("POST",))
 @roles_required(*UNIT_ROLES)
+@_on_results_page
 def appeal():
     """A unit appeals its published result (one item, with grounds)."""
     year = _year()
@@ -249,7 +318,7 @@ def appeals():
                                items={})
     rows = appeals_of(db, year)
     pending = [a for a in rows if a["state"] == "under_review"]
-    by_unit = items_by_unit(db, [a["unit_id"] for a in pending])
+    by_unit = items_by_unit(db, [a["unit_id"] for a in pending], year=year)
     items = {a["id"]: by_unit[a["unit_id"]] for a in pending}
     return render_template("results/appeals.html", year=year, appeals=rows,
                            changes=appeal_changes(db, year), items=items)
