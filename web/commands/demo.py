@@ -11,19 +11,23 @@ The replay (:mod:`.demo_year`) runs a dated script through the engine with its c
 pinned at each step and every timer swept at its own moment, so history entries,
 reminders, overdue marks and escalations carry their real dates:
 
-- the previous year, complete: work plan issued in January, indicator systems filed
-  in February (one returned once), plans submitted February–March (some returned and
-  revised, a few late: reminded, reported overdue and escalated on 1 April), the
+- the previous year, complete: work plan issued in January, that year's indicator
+  systems filed in February (one returned once) and bound to its cycle when put in
+  force, plans submitted February–March (some returned and revised, a few late:
+  reminded, reported overdue and escalated on 1 April), the
   half-year window opened by the sweep on 07-15 and the annual one on 12-01 (late
-  reports marked overdue and submitted late), scores entered in January, results
-  computed and published in February, three appeals (one upheld, one adjusted with
+  reports marked overdue and submitted late), scores entered in January while the cycle
+  is in verification, results computed in scoring and published by the committee's
+  approval (审定并公布结果) in February, three appeals (one upheld, one adjusted with
   re-ranking, one rejected as late), rectifications for the units graded 不合格 (one
   closed, one in progress, one overdue and escalated) — the cycle stays in 结果运用
   while they are open;
-- the current year as far as today reaches, the same way; the demo users' units
-  (101, 102, 103) keep their plans in draft, returned and under review so a new user
-  can walk "unit submits, office returns, unit revises, office approves", and the
-  office forced the cycle on to monitoring in April with those units listed;
+- the current year as far as today reaches, the same way — its indicator systems
+  copied from the previous year's in January, one adjusted in June (re-bound to the
+  current year only; the previous year keeps the system it was scored with); the demo
+  users' units (101, 102, 103) keep their plans in draft, returned and under review so
+  a new user can walk "unit submits, office returns, unit revises, office approves",
+  and the office forced the cycle on to monitoring in April with those units listed;
 - files attached on the way (a plan's XLSX, self-assessment PDFs), stored beside the
   database (``<folder>/attachments``) unless ``PERFEVAL_ATTACHMENT_DIR`` is set.
 

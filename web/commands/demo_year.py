@@ -11,6 +11,13 @@ every pending timer is swept at its own due moment (the real
 marks, escalations and the cycle's window openings carry their real times; the
 notification dispatcher runs at the end of each day with actions.
 
+The replay follows the cycle's stage gates: scores are entered while the previous
+year's cycle is in verification (指标考核与评议), computed in scoring (综合计分), and
+published by the committee's ``approve_results`` (no separate publication step);
+appeals are filed in 公示 and decided in 申诉复核. Each year has its own indicator
+systems, bound to its cycle when put in force: the current year's are copied from the
+previous year's, and one of them is adjusted in June without touching last year's.
+
 Unit ``i`` (units in code order) follows a profile chosen by its index, so the same
 script works for the 74-unit sample city and for a dozen units in the tests (nine at least):
 most plans are submitted from mid-February to late March and approved, every fifth
@@ -41,9 +48,10 @@ from engine.attachments import AttachmentSettings, attach
 from engine.calendar import WorkCalendar, calendar_for
 from engine.clock import local_to_utc, pinned, to_local, utcnow
 from engine.cycles import advance, cycle_for_year, force, open_cycle
+from engine.indicator_systems import copy_year
 from engine.instances import fire_on, start, update_data
 from engine.models import Instance, Timer
-from engine.results import adjust_for_appeal, compute_results, enter_scores, publish_results
+from engine.results import adjust_for_appeal, compute_results, enter_scores
 from engine.timers import sweep
 
 log = logging.getLogger(__name__)
@@ -212,21 +220,29 @@ def _leadership(units: list, low: set[int]) -> list[tuple[str, str, str]]:
 
 
 def _indicator_systems(rp: Replay, d: Dates, year: int, current: bool) -> list[Step]:
-    """One indicator system per category, drafted in January, filed in February (the
-    first one returned once by the committee and re-filed), put in force; last year's
-    are archived."""
+    """One indicator system per category for ``year``: drafted in January (the previous
+    year's from scratch; the current year's copied from the previous year's with
+    :func:`engine.indicator_systems.copy_year`), filed in February (the first one
+    returned once by the committee and re-filed) and put in force, which binds it to
+    the year's cycle; last year's are archived then. In the current year the first
+    category's system is adjusted in June (:func:`_adjustment`)."""
     categories = sorted({u.category for u in rp.units})
     steps: list[Step] = []
     drafted = d.on(year, 1, 19)
     submitted = d.on(year, 2, 2)
+    if current:
+        steps.append(Step(_at(drafted, 10), year, _copy_systems(year, categories),
+                          f"复制 {year - 1} 年度指标体系"))
     for n, category in enumerate(categories):
         handle = f"system:{year}:{category}"
 
         def create(rp: Replay, category=category, handle=handle) -> None:
             rp.named[handle] = start(rp.db, "indicator_system", rp.actor("office"), data={
-                "category": category, "indicators": [dict(r) for r in INDICATORS]}).instance_id
+                "year": year, "category": category,
+                "indicators": [dict(r) for r in INDICATORS]}).instance_id
 
-        steps.append(Step(_at(drafted, 10, n), year, create, f"{category} 指标体系起草"))
+        if not current:
+            steps.append(Step(_at(drafted, 10, n), year, create, f"{category} 指标体系起草"))
         steps.append(Step(_at(submitted, 10, n), year, Move(handle, 0, "submit", "office")))
         steps.append(Step(_at(d.after(submitted, 1), 9, 30 + n), year,
                           Move(handle, 0, "start_review", "committee")))
@@ -249,7 +265,42 @@ def _indicator_systems(rp: Replay, d: Dates, year: int, current: bool) -> list[S
         if current:
             old = f"system:{year - 1}:{category}"
             steps.append(Step(_at(in_force, 9, 45 + n), year, Move(old, 0, "archive", "office")))
+    if current and categories:
+        steps += _adjustment(d, year, f"system:{year}:{categories[0]}")
     return steps
+
+
+def _copy_systems(year: int, categories: list[str]) -> Callable[[Replay], Any]:
+    """Copy every category's system of ``year - 1`` into ``year`` (one transaction)."""
+    def run(rp: Replay) -> None:
+        ids = copy_year(rp.db, year - 1, year, rp.actor("office"))
+        with rp.db.read() as conn:
+            by_id = dict(conn.execute(select(_i.c.id, _i.c.data).where(_i.c.id.in_(ids))).all())
+        for iid, data in by_id.items():
+            rp.named[f"system:{year}:{data['category']}"] = iid
+    return run
+
+
+#: the first category's indicators after the current year's mid-year adjustment
+ADJUSTED = tuple({**r, "weight": {"K1": 45, "K2": 30}.get(r["code"], r["weight"])}
+                 for r in INDICATORS)
+
+
+def _adjustment(d: Dates, year: int, handle: str) -> list[Step]:
+    """The committee adjusts one system of the current year in June (K1 45, K2 30):
+    re-bound to the current year's cycle; last year's binding stays as it was."""
+    opened, closed = d.on(year, 6, 15), d.on(year, 6, 22)
+
+    def edit(rp: Replay) -> None:
+        update_data(rp.db, rp.named[handle], rp.actor("office"), {
+            "indicators": [dict(r) for r in ADJUSTED],
+            "adjustment_reason": "市委全会部署新增重点项目,K1 重点工作权重由 40 调整为 45,K2 由 35 调整为 30"})
+
+    return [Step(_at(opened, 10), year, Move(handle, 0, "start_adjustment", "committee",
+                                             comment="根据市委全会部署启动年中指标调整")),
+            Step(_at(d.after(opened, 2), 15), year, edit, "调整指标权重"),
+            Step(_at(closed, 10), year, Move(handle, 0, "finish_adjustment", "committee",
+                                             comment="年中调整完成,自印发之日起执行"))]
 
 
 def _plans(rp: Replay, d: Dates, year: int, current: bool, p: dict) -> list[Step]:
@@ -411,9 +462,8 @@ def _results(rp: Replay, d: Dates, year: int, p: dict) -> list[Step]:
                                                          office)) for i in range(n)]
     steps.append(Step(_at(d.on(nxt, 1, 22), 10), year, _cycle_fire(year, "submit_results", office)))
     published = d.on(nxt, 2, 2)
+    # the committee's approval publishes the results (the transition's effect)
     steps.append(Step(_at(published, 10), year, _cycle_fire(year, "approve_results", "committee")))
-    steps.append(Step(_at(published, 14), year, lambda rp: publish_results(
-        rp.db, year, rp.actor(office)), "公布结果"))
     steps += [Step(_at(published, 15, i % 60), year, Move("unit_evaluation", i, "notify_result",
                                                           office)) for i in range(n)]
     steps += [Step(_at(d.after(published, 1 + i % 3), 10, i % 60), year,
