@@ -89,11 +89,11 @@ def export_system(db: Database, system_id: int, actor: Actor | None = None) -> b
         for column, value in enumerate(_cells(r), start=1):
             _put(sheet, row, column, value)
     about = book.create_sheet("说明")
+    exported = to_local(utcnow()).strftime("%Y-%m-%d %H:%M")
     for row, (key, value) in enumerate((
             ("编号 ID", system_id), ("适用年度 Year", year_of(view.data)),
             ("单位类别 Category", view.data.get("category")),
-            ("状态 State", view.state_label), ("导出时间 Exported", to_local(utcnow()).strftime("%Y-%m-%d %H:%M"))),
-            start=1):
+            ("状态 State", view.state_label), ("导出时间 Exported", exported)), start=1):
         _put(about, row, 1, key)
         _put(about, row, 2, value)
     out = io.BytesIO()
