@@ -6,6 +6,8 @@ last year's systems are copied into a new year all or nothing."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
@@ -189,3 +191,70 @@ def test_copy_one_system_and_who_may(db, actors):
         copy_system(db, source, 2027, actors["head101"])
     with pytest.raises(NotFound):
         copy_system(db, 999999, 2027, OFFICE)
+
+
+# --- computing a year with its own systems ----------------------------------------------
+
+TO_VERIFICATION = (("issue_work_plan", COMMITTEE, None),
+                   ("force_start_monitoring", OFFICE, "演示"),
+                   ("open_midyear", OFFICE, None), ("force_close_midyear", OFFICE, "演示"),
+                   ("prepare_year_end", OFFICE, None), ("open_self_assessment", OFFICE, None),
+                   ("force_close_self_assessment", OFFICE, "演示"))
+
+
+def scoring_year(db, year: int) -> int:
+    """``year``'s cycle (no unit instances) in scoring with every unit's scores entered,
+    its systems of both categories in force."""
+    from engine.results import enter_scores
+
+    cycle = open_cycle(db, year, OFFICE, child_keys=()).instance_id
+    in_force(db, year, indicators=rows(60, 40))
+    in_force(db, year, category="乡镇场", indicators=rows(100, prefix="T"))
+    for trigger, who, comment in TO_VERIFICATION:
+        fire(db, cycle, trigger, who, comment=comment)
+    values = [("101", "K1", "90"), ("101", "K2", "70"), ("102", "K1", "60"),
+              ("102", "K2", "95"), ("201", "T1", "80")]
+    values += [(u, item, "85") for u in ("101", "102", "201") for item in ("public", "leadership")]
+    assert enter_scores(db, year, OFFICE, values) == []
+    fire(db, cycle, "force_start_scoring", OFFICE, comment="演示")
+    return cycle
+
+
+def numbers(results) -> dict:
+    return {r.code: (r.indicator, r.composite, r.grade, r.rank) for r in results}
+
+
+@freeze_time("2026-03-02 02:00:00")
+def test_adjusting_2026_leaves_2025s_recomputed_results_unchanged(db, actors):
+    from engine.results import compute_results
+
+    scoring_year(db, 2025)
+    before = numbers(compute_results(db, 2025, OFFICE))
+    assert before["101"][0] == Decimal("82.00") and before["102"][0] == Decimal("74.00")
+    open_cycle(db, 2026, OFFICE, child_keys=())
+    new = in_force(db, 2026, indicators=rows(60, 40))
+    adjust(db, new, rows(10, 90))  # 102 would now lead 101 on indicators
+    assert numbers(compute_results(db, 2025, OFFICE)) == before
+    assert [r["weight"] for r in bound(db, 2026)["县直单位"]["indicators"]] == [10, 90]
+
+
+@freeze_time("2026-03-02 02:00:00")
+def test_a_published_year_keeps_its_systems(db, actors):
+    from engine.results import compute_results
+
+    cycle = scoring_year(db, 2025)
+    compute_results(db, 2025, OFFICE)
+    fire(db, cycle, "submit_results", OFFICE)
+    fire(db, cycle, "approve_results", COMMITTEE)  # publishes
+    before = binds(db, 2025)
+    system = bound(db, 2025)["县直单位"]["system_id"]
+    adjust(db, system, rows(50, 50))  # the system's own record changes …
+    assert binds(db, 2025) == before  # … the published year's binding does not
+    late = start(db, "indicator_system", OFFICE, data={
+        "year": 2025, "category": "驻县单位", "indicators": rows(100)}).instance_id
+    for trigger, who in (("submit", OFFICE), ("start_review", COMMITTEE),
+                         ("approve", COMMITTEE)):
+        fire(db, late, trigger, who)
+    with pytest.raises(InvalidInput, match="结果已公布"):
+        fire(db, late, "put_in_force", OFFICE)
+    assert binds(db, 2025) == before
