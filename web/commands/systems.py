@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from engine import actor_for
+from engine.clock import to_local
 from engine.exceptions import InvalidInput
 from engine.indicator_excel import export_system, import_system
 from engine.indicator_systems import copy_year, list_systems
@@ -18,7 +19,7 @@ AS_USER = click.option("--as", "username", required=True, help="Act as this user
 
 
 def _line(s: dict) -> str:
-    bound = (f"→ {s['cycle_year']} 年度考评 bound {s['bound_at']:%Y-%m-%d %H:%M}"
+    bound = (f"→ {s['cycle_year']} 年度考评 bound {to_local(s['bound_at']):%Y-%m-%d %H:%M}"
              if s["cycle_year"] else "未确定到年度考评 not bound")
     return (f"#{s['id']:<5} {s['year'] or '—'} {s['category'] or '—':<8} "
             f"{s['state_label'].zh}({s['state']}) v{s['version']} 第{s['edition']}版 "
