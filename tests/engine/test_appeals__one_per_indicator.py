@@ -14,7 +14,8 @@ from engine import Actor, Conflict, InvalidInput, fire, list_instances, verify_h
 from engine import start
 from engine.appeals import file_appeal
 from engine.cycles import open_cycle
-from engine.results import compute_results, enter_scores, publish_results
+from evaluation_support import walk_to
+from engine.results import compute_results, enter_scores
 
 OFFICE = Actor(None, "office", None, frozenset({"office"}))
 COMMITTEE = Actor(None, "committee", None, frozenset({"committee"}))
@@ -35,9 +36,10 @@ def published(db):
                 fire(db, iid, trigger, who)
         rows = [(c, item, v) for c, v in (("101", 80), ("102", 85), ("201", 70))
                 for item in ("K1", "K2", "public", "leadership")]
+        walk_to(db, 2026, "scoring")  # scores are entered in 综合计分
         assert enter_scores(db, 2026, OFFICE, rows) == []
         compute_results(db, 2026, OFFICE)
-        publish_results(db, 2026, OFFICE)
+        walk_to(db, 2026, "publicity")  # the committee's approval publishes them
 
 
 def appeals(db):

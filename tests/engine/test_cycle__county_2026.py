@@ -27,8 +27,8 @@ from engine.appeals import file_appeal, issue_rectifications
 from engine.cycles import advance, open_cycle
 from engine.models import Timer, Unit
 from engine.people import load_sample
-from engine.results import (adjust_for_appeal, compute_results, enter_scores, publish_results,
-                            read_results, record_veto)
+from engine.results import (adjust_for_appeal, compute_results, enter_scores, read_results,
+                            record_veto)
 from engine.scoring_models import ResultChange
 from engine.timers import sweep
 
@@ -195,9 +195,8 @@ def run_year(db):
     with at("2027-02-20"):
         compute_results(db, 2026, OFFICE)
         fire(db, cycle.instance_id, "submit_results", OFFICE)
+    with at("2027-03-01"):  # the committee's approval publishes the results
         fire(db, cycle.instance_id, "approve_results", COMMITTEE)
-    with at("2027-03-01"):
-        publish_results(db, 2026, OFFICE)
         for ev in evaluations.values():
             walk(db, ev.id, ("record_result", SYSTEM, {}), ("notify_result", SYSTEM, {}))
         fire(db, cycle.instance_id, "open_appeals", OFFICE)

@@ -8,6 +8,7 @@ from sqlalchemy import event, select
 
 from engine import Actor, fire, start
 from engine.cycle_views import items_by_unit, unit_items
+from engine.cycles import open_cycle
 from engine.models import Unit
 
 OFFICE = Actor(None, "office", None, frozenset({"office"}))
@@ -23,6 +24,8 @@ def _unit(db, code: str) -> int:
 
 
 def _in_force(db) -> None:
+    """The 2026 cycle with a system of each category in force (bound to the year)."""
+    open_cycle(db, 2026, OFFICE)
     for category, rows in SYSTEMS.items():
         indicators = [{"code": c, "name": n, "weight": w, "method": "direct", "veto": v,
                        "verifier": "县财政局"} for c, n, w, v in rows]
@@ -37,10 +40,11 @@ def _in_force(db) -> None:
 def test_each_units_items_as_unit_items_gives_them(db, actors):
     _in_force(db)
     u101, u201 = _unit(db, "101"), _unit(db, "201")
-    found = items_by_unit(db, [u101, u201, u101], overall=True)
+    found = items_by_unit(db, [u101, u201, u101], overall=True, year=2026)
     assert found == {u101: ["overall", "K1", "K2", "public", "leadership"],
                      u201: ["overall", "T1", "public", "leadership"]}
-    assert found[u201] == unit_items(db, u201, overall=True)
+    assert found[u201] == unit_items(db, u201, overall=True)  # the newest cycle's
+    assert items_by_unit(db, [u101], year=2025) == {u101: ["public", "leadership"]}  # none
     assert items_by_unit(db, [u101])[u101] == unit_items(db, u101) == [
         "K1", "K2", "public", "leadership"]  # veto items are not scored, so not listed
     assert items_by_unit(db, []) == {}
@@ -64,4 +68,4 @@ def test_the_same_queries_whatever_the_number_of_units(db, actors):
         two = len(statements)
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
-    assert one == two == 2
+    assert one == two == 3  # the units' categories, the cycle, its bound systems

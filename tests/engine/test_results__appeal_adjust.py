@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 from freezegun import freeze_time
 
-from engine import Actor, InvalidTransition, NotPermitted, fire, get_instance, start
+from engine import (Actor, InvalidTransition, NotPermitted, fire, get_instance, read_history,
+                    start, verify_history)
 from engine.appeals import file_appeal
 from engine.cycles import open_cycle
-from engine.results import (adjust_for_appeal, compute_results, enter_scores,
-                            publish_results, read_results)
+from evaluation_support import walk_to
+from engine.results import adjust_for_appeal, compute_results, enter_scores, read_results
 
 OFFICE = Actor(None, "office", None, frozenset({"office"}))
 COMMITTEE = Actor(None, "committee", None, frozenset({"committee"}))
@@ -33,9 +34,10 @@ def published(db, actors):
             fire(db, iid, trigger, who)
         rows = [(c, item, v) for c, v in (("101", 80), ("102", 85), ("201", 70))
                 for item in ("K1", "public", "leadership")]
+        walk_to(db, 2026, "scoring")  # scores are entered in 综合计分
         assert enter_scores(db, 2026, OFFICE, rows) == []
         compute_results(db, 2026, OFFICE)
-        publish_results(db, 2026, OFFICE)
+        walk_to(db, 2026, "publicity")  # the committee's approval publishes them
         appeal = file_appeal(db, 2026, actors["head101"], "重点工作得分有误").instance_id
     return appeal
 
@@ -69,3 +71,20 @@ def test_an_adjustment_re_ranks_and_records_old_and_new(db, actors, published):
     assert view.data["old_result"] == "综合得分 80.00,等次 良好,排名 2"
     # 92 reaches 优秀, but the quota of two 县直单位 is floor(2 × 20%) = 0
     assert view.data["new_result"] == "综合得分 92.00,等次 良好,排名 1"
+
+
+def test_an_adjustment_is_a_fact_in_the_cycles_chain(db, actors, published):
+    fire(db, published, "admit", OFFICE)
+    fire(db, published, "start_review", OFFICE)
+    with freeze_time("2027-03-05T02:00:00"):
+        adjust_for_appeal(db, published, OFFICE, "K1", "95", "重点工作得分更正为 95")
+    cycle = get_instance(db, published).parent_id
+    [fact] = [e for e in read_history(db, cycle) if e["trigger"] == "results.adjust"]
+    patch = fact["data_patch"]
+    assert (patch["appeal_id"], patch["decision"]) == (published, "重点工作得分更正为 95")
+    assert [(s["unit"], s["item"], s["before"], s["after"]) for s in patch["scores"]] == [
+        ("101", "K1", "80", "95")]
+    assert {r["unit"]: (r["before"]["rank"], r["after"]["rank"]) for r in patch["results"]} == {
+        "101": (2, 1), "102": (1, 2)}
+    assert len(patch["published"]) == 2  # both moved results re-published
+    assert verify_history(db).ok

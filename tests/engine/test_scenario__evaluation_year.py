@@ -17,7 +17,8 @@ from engine import (Actor, GuardFailed, available_triggers, fire, get_instance, 
 from engine.appeals import file_appeal
 from engine.cycles import force, open_cycle
 from engine.models import OutboxMessage, Timer
-from engine.results import compute_results, enter_scores, publish_results, read_results
+from engine.results import compute_results, enter_scores, read_results
+from evaluation_support import walk_to
 from engine.timers import sweep
 
 OFFICE = Actor(None, "office", None, frozenset({"office"}))
@@ -51,8 +52,8 @@ def in_force_system(db, category, rows=ROWS):
     return iid
 
 
-def to_appeals(db, cycle_id):
-    for trigger, actor, how in TO_APPEALS:
+def to_appeals(db, cycle_id, steps=TO_APPEALS):
+    for trigger, actor, how in steps:
         if isinstance(how, str):
             force(db, cycle_id, trigger, actor, how)
         else:
@@ -68,10 +69,11 @@ def published(db):
             in_force_system(db, category)
         rows = [(c, item, v) for c, v in (("101", 80), ("102", 85), ("201", 70))
                 for item in ("K1", "K2", "public", "leadership")]
+        to_scoring = TO_APPEALS.index(("submit_results", OFFICE, {}))
+        to_appeals(db, cycle.instance_id, TO_APPEALS[:to_scoring])  # scores in 综合计分
         assert enter_scores(db, 2026, OFFICE, rows) == []
         compute_results(db, 2026, OFFICE)
-        publish_results(db, 2026, OFFICE)
-        to_appeals(db, cycle.instance_id)
+        to_appeals(db, cycle.instance_id, TO_APPEALS[to_scoring:])  # approval publishes
     return cycle
 
 
@@ -237,6 +239,7 @@ def test_a_mid_year_indicator_adjustment_keeps_100_and_is_used_for_scoring(db, a
     assert reasons[-1]["data_patch"]["adjustment_reason"].startswith("新增营商环境指标")
     assert [e["trigger"] for e in history][-1] == "finish_adjustment"
     with at("2027-02-20"):
+        walk_to(db, 2026, "scoring")  # scores are entered in 综合计分
         rows = [("101", "K1", 90), ("101", "K2", 80), ("101", "K3", 60),
                 ("101", "public", 70), ("101", "leadership", 80),
                 ("102", "K1", 70), ("102", "K2", 70), ("102", "K3", 100),
