@@ -6,7 +6,9 @@ with an in-memory job store runs a single interval job (``coalesce=True``,
 run once). Each tick sweeps due timers (:func:`engine.timers.sweep`), then calls the
 optional ``dispatch`` callable (the notifications dispatcher, passed in by the CLI —
 the engine never imports ``notifications``), then upserts this process's row in
-``scheduler_heartbeats``. Several scheduler processes may run: the sweep's row claims
+``scheduler_heartbeats``. When an anchor signing key is configured, each tick also
+runs the daily anchor (:class:`engine.anchor_daily.DailyAnchor`: once a day at
+``PERFEVAL_ANCHOR_TIME``, default 02:00 local), before the dispatch that delivers it. Several scheduler processes may run: the sweep's row claims
 keep every timer to one effect.
 
 SIGTERM and SIGINT stop it cleanly: the running sweep ends after its current batch
@@ -29,6 +31,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from .anchor_daily import DailyAnchor
 from .clock import utcnow
 from .db import Database
 from .models import SchedulerHeartbeat
@@ -52,6 +55,7 @@ class Ticker:
     stop: threading.Event = field(default_factory=threading.Event)
     sweeps: int = 0
     busy: threading.Lock = field(default_factory=threading.Lock)
+    daily: Callable[[datetime | None], Any] | None = None
 
     def __call__(self, now: datetime | None = None) -> SweepReport | None:
         """One tick; errors are logged and recorded in the heartbeat, never raised."""
@@ -61,6 +65,7 @@ class Ticker:
             report, error = None, None
             try:
                 report = sweep(self.db, now, worker=self.worker, stop=self.stop)
+                self._daily(now)
                 if self.dispatch is not None and not self.stop.is_set():
                     self.dispatch(self.db)
             except Exception as exc:  # noqa: BLE001 - the scheduler must keep ticking
@@ -69,6 +74,15 @@ class Ticker:
             self.sweeps += 1
             self.beat(report, error)
             return report
+
+    def _daily(self, now: datetime | None) -> None:
+        """The daily anchor, when configured; its failure does not stop the tick."""
+        if self.daily is None or self.stop.is_set():
+            return
+        try:
+            self.daily(now)
+        except Exception:  # noqa: BLE001 - a missed anchor is logged, the sweep goes on
+            log.exception("daily audit anchor failed")
 
     def beat(self, report: SweepReport | None = None, error: str | None = None,
              stopped: bool = False) -> None:
@@ -101,7 +115,7 @@ def run(db: Database, *, interval: float = DEFAULT_INTERVAL,
         dispatch: Callable[[Database], Any] | None = None,
         on_start: Callable[[Ticker], None] | None = None) -> Ticker:
     """Run the scheduler in this process until SIGTERM/SIGINT; return its ticker."""
-    ticker = Ticker(db, interval, dispatch)
+    ticker = Ticker(db, interval, dispatch, daily=DailyAnchor.from_env(db))
     scheduler = _configure(BlockingScheduler(timezone="UTC"), ticker)
 
     def _stop(signum, _frame):
@@ -135,7 +149,7 @@ def start_background(db: Database, *, interval: float = DEFAULT_INTERVAL,
                      ) -> tuple[BackgroundScheduler, Ticker]:
     """The same job in a background thread of this process (``serve --with-scheduler``
     for small installations); call ``scheduler.shutdown()`` and set ``ticker.stop``."""
-    ticker = Ticker(db, interval, dispatch)
+    ticker = Ticker(db, interval, dispatch, daily=DailyAnchor.from_env(db))
     scheduler = _configure(BackgroundScheduler(timezone="UTC"), ticker)
     ticker.beat()
     scheduler.start()

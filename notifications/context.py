@@ -25,6 +25,7 @@ from engine.exceptions import NotFound
 from engine.models import Instance, Timer, Unit
 from engine.registry import compiled
 
+from .anchors import anchor_params
 from .events import TIMER_KINDS
 
 _i, _u, _t = Instance.__table__, Unit.__table__, Timer.__table__
@@ -98,6 +99,8 @@ class ContextBuilder:
 
     def build(self, kind: str, payload: Mapping[str, Any], at: datetime) -> dict[str, Any]:
         """Template parameters of one outbox row (see the module docstring)."""
+        if kind == "audit_anchor":
+            return anchor_params(payload, at, self.base_url)
         instance_id = int(payload["instance_id"])
         row = self._instance(instance_id)
         definition = compiled(self.db, row.definition_version_id).definition

@@ -40,6 +40,7 @@ EVENTS: dict[str, tuple[str, str]] = {
     "rectification_issued": ("整改通知", "Rectification issued"),
     "rectification_overdue": ("整改逾期", "Rectification overdue"),
     "digest": ("每日提醒汇总", "Daily digest"),
+    "audit_anchor": ("每日审计锚点", "Daily audit anchor"),
 }
 
 #: Events a user may take in a daily digest instead of one email each.
@@ -115,6 +116,8 @@ def classify(kind: str, payload: Mapping[str, Any], *, due_today: bool = False) 
         return "escalation_leadership" if notify & set(LEADERSHIP_ROLES) else "escalation_office"
     if kind in ("extend", "extended", "deadline_extended"):
         return "deadline_extended"
+    if kind == "audit_anchor":  # engine.anchor_daily: no instance, the auditors
+        return "audit_anchor"
     for rule in RULES:
         if rule.matches(kind, payload):
             return rule.event

@@ -93,6 +93,7 @@ def template_context(event: str, locale: str, params: Mapping[str, Any]) -> dict
         "items": [{"title": render_inapp(i["template"], locale, i["params"])[0],
                    "link": i["params"].get("link", "")} for i in params.get("items") or ()],
         "day": format_date(params.get("day"), locale),
+        "anchor": params.get("anchor") or {},
     }
 
 
