@@ -6,7 +6,9 @@ is recorded in the hash chain like any other evaluation fact:
 - :func:`migrate_running` moves every running instance of a bundled definition onto
   the definition's newest version when that version still has the instance's state
   and data fields (a ``migration.definition`` entry each), so the field rights, gates
-  and effects of the new version protect instances started before the upgrade.
+  and effects of the new version protect instances started before the upgrade;
+- :func:`engine.indicator_backfill.backfill_bindings` binds to each cycle opened before
+  year-bound indicator systems the system it was scored with (``systems.bind`` facts).
 """
 
 from __future__ import annotations
@@ -58,4 +60,6 @@ def migrate_running(db: Database, keys: set[str] | None = None) -> int:
 
 def upgrade_data(db: Database, changed: set[str]) -> dict[str, int]:
     """Every data step, after the definitions ``changed`` got a new version."""
-    return {"migrated": migrate_running(db, changed)}
+    from .indicator_backfill import backfill_bindings
+
+    return {"migrated": migrate_running(db, changed), "bound": backfill_bindings(db)}
