@@ -16,7 +16,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)
 
 # the modules register the routes
-from . import attachments, auth, instances, me, org, results, systems  # noqa: E402
+from . import attachments, audit_anchors, auth, instances, me, org, results, systems  # noqa: E402
 from .errors import json_response  # noqa: E402
 from .spec import document  # noqa: E402
 
