@@ -15,6 +15,7 @@ from engine.audit import export_lines
 from engine.clock import local_today
 from engine.cycles import cycle_for_year
 from engine.models import Instance, Unit
+from engine.queries import editable_fields
 from engine.registry import compiled
 from engine.tasks import due_dates_subquery
 
@@ -108,6 +109,9 @@ def detail(db, instance_id: int) -> dict:
                        "roles": list(a.roles), "reasons": list(a.reasons),
                        "reason_labels": [_pair(r, "") for r in a.reason_labels]}
                       for a in available_triggers(db, instance_id, actor)]
+    definition = compiled(db, row.definition_version_id).definition
+    out["editable_fields"] = list(editable_fields(definition, row.state, actor,
+                                                  row.subject_unit_id))
     return out
 
 
@@ -170,7 +174,10 @@ def start_instance(body: dict):
 @operation(bp, "PUT", "/instances/<int:instance_id>/data", summary="Save field data",
            tag="instances", body=schemas.SAVE, response="FireResult", errors=(403, 409))
 def save_data(instance_id: int, body: dict):
-    """Save declared fields in a state the caller's role may edit (409 if stale)."""
+    """Save declared fields in a state the caller's role may edit (409 if stale); a
+    field the caller may not set here (see ``editable_fields`` of the instance) is a 403
+    ``field_not_editable`` naming it and the roles that may set it, and nothing is
+    saved. A null value clears a field."""
     db = _db()
     visible(db, instance_id)
     r = update_data(db, instance_id, api_actor(), body["data"], comment=body.get("comment"),
@@ -184,7 +191,9 @@ def save_data(instance_id: int, body: dict):
 def fire_trigger(instance_id: int, body: dict):
     """The one state change; ``expected_version`` is required: a stale one is a 409
     ``conflict``, a trigger that does not leave the state a 409 ``invalid_transition``,
-    a role that may not fire it a 403, an unmet guard a 422 with every reason."""
+    a role that may not fire it a 403, data with a field the caller may not set a 403
+    ``field_not_editable`` (details: ``field``, ``fields``), an unmet guard a 422 with
+    every reason."""
     db = _db()
     visible(db, instance_id)
     r = fire(db, instance_id, body["trigger"], api_actor(), comment=body.get("comment"),

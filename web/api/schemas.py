@@ -95,7 +95,12 @@ COMPONENTS: dict[str, dict] = {
                                 "details": {"type": "object"}})}),
     "Instance": obj(INSTANCE),
     "Action": ACTION,
-    "InstanceDetail": obj({**INSTANCE, "actions": {"type": "array", "items": ref("Action")}}),
+    "InstanceDetail": obj({**INSTANCE, "actions": {"type": "array", "items": ref("Action")},
+                           "editable_fields": {
+                               "type": "array", "items": {"type": "string"},
+                               "description": "the fields the caller may set in the current "
+                                              "state; any other is refused (403 "
+                                              "field_not_editable)"}}),
     "FireResult": obj({"instance_id": ID, "from_state": nullable({"type": "string"}),
                        "to_state": {"type": "string"}, "version": {"type": "integer"},
                        "hash": {"type": "string"}}),

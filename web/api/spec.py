@@ -187,7 +187,9 @@ ERROR_TEXT = {400: "Malformed request: bad query parameter, bad JSON or CSRF fai
               401: "No valid session or bearer token (code token_expired: the token has "
                    "expired)",
               403: "The role does not allow it (code session_required: bearer tokens may "
-                   "not do this)",
+                   "not do this; code field_not_editable: the data holds a field the "
+                   "caller may not set in this state — details: field, and fields mapping "
+                   "each refused field to the roles that may set it)",
               404: "Not found, or not visible to this user (another unit's instance)",
               409: "Conflict: stale expected_version, or the trigger does not leave this state",
               413: "Too large: the file exceeds the attachment limit, or the request the "

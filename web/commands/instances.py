@@ -11,6 +11,8 @@ from engine import (actor_for, available_triggers, fire, get_instance, list_inst
                     read_history, start, update_data)
 from engine.attachments import AttachmentSettings, attach, human_size, list_attachments
 from engine.clock import to_local
+from engine.queries import editable_fields
+from engine.registry import compiled
 from web.api import serialize
 
 from .common import db_options, emit, parse_json_option
@@ -92,12 +94,17 @@ def register(main: click.Group) -> None:
         actor = actor_for(db, username) if username else None
         view = get_instance(db, instance_id, actor)
         actions = available_triggers(db, instance_id, actor) if actor else []
-        payload = {**view.to_dict(), "actions": [a.__dict__ for a in actions]}
+        editable = (editable_fields(compiled(db, view.definition_version_id).definition,
+                                    view.state, actor, view.subject_unit_id) if actor else ())
+        payload = {**view.to_dict(), "actions": [a.__dict__ for a in actions],
+                   **({"editable_fields": list(editable)} if actor else {})}
         lines = [f"#{view.id} {view.title} ({view.definition_key} v{view.definition_version})",
                  f"单位 unit: {view.unit_code or '—'} {view.unit_name or ''}",
                  f"状态 state: {view.state_label} ({view.state})  version {view.version}",
                  f"更新 updated: {_when(view.updated_at)}"]
         lines += [f"  {k}: {v}" for k, v in view.data.items()]
+        if actor:
+            lines.append(f"可填写 editable: {', '.join(editable) or '—'}")
         for a in actions:
             mark = "✓" if a.allowed else "✗"
             why = "" if a.allowed else "  — " + "; ".join(a.reasons)

@@ -11,11 +11,13 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import Markup
 
-from engine import (InvalidInput, NotFound, NotPermitted, available_triggers, fire,
-                    read_history, start, update_data)
+from engine import (InvalidInput, NotFound, NotPermitted, WorkflowError, available_triggers,
+                    fire, read_history, start, update_data)
 from engine.attachments import (ALLOWED_TYPES, DEFAULT_MAX_BYTES, AttachmentSettings,
                                 attach, can_attach, human_size, list_attachments,
                                 open_attachment)
+from engine.exceptions import Conflict
+from engine.queries import editable_fields
 from engine.registry import compiled
 from workflow import mermaid
 from workflow.diagram import node_id
@@ -45,30 +47,40 @@ def definition_svg(version_id: int, current: str | None = None) -> Markup:
     return Markup(svg(definition, current, i18n.lang(), id_prefix=f"def-{version_id}"))
 
 
-def _form_fields(definition, view, actions) -> list:
-    """Fields to show in the form: editable here, or required by an action from here."""
-    state = definition.states[view.state]
-    names = set()
-    if state.editable_by:
-        names.update(definition.fields)
-    for spec in definition.transitions_from(view.state):
-        names.update(spec.requires)
-    return [f for n, f in definition.fields.items() if n in names]
+def _editable(definition, view) -> tuple[str, ...]:
+    """The fields the signed-in user may set in the instance's state (as the engine
+    checks them: the field's setters, the user's roles, the unit rule)."""
+    return editable_fields(definition, view.state, actor(), view.subject_unit_id)
 
 
-def _posted_data(definition) -> dict:
+def _form_fields(definition, view) -> list:
+    """The form's inputs: only the fields the user may set here, in declaration order;
+    every other field is shown as text in the data list, never as an input."""
+    names = set(_editable(definition, view))
+    return [f for n, f in definition.fields.items() if n in names and f.type != "table"]
+
+
+def _posted_data(definition, view) -> dict:
+    """The declared fields posted in the form. A field the user emptied is cleared
+    (sent as None) when the instance has a value for it, so that ``requires`` then
+    sees it as missing; an empty field without a value is left out. Fields the user may
+    not set are passed on too, for the engine to refuse by name."""
     data = {}
     for name, spec in definition.fields.items():
         key = f"field_{name}"
         if key not in request.form:
             continue
         raw = request.form.get(key, "").strip()
-        if spec.type == "number" and raw:
+        if not raw:
+            if view.data.get(name) not in (None, ""):
+                data[name] = None
+        elif spec.type == "number":
             try:
                 data[name] = float(raw) if "." in raw else int(raw)
             except ValueError as exc:
-                raise InvalidInput(_("%(field)s 须为数字", field=spec.label.zh)) from exc
-        elif raw:
+                raise InvalidInput(_("%(field)s 须为数字", field=spec.label.zh),
+                                   field=name) from exc
+        else:
             data[name] = raw
     return data
 
@@ -96,38 +108,57 @@ def index():
 @login_required
 def show(instance_id: int):
     """The instance page."""
+    return _page(load_instance(instance_id))
+
+
+def _page(view, error: WorkflowError | None = None):
+    """The instance page; after a refused save or action, with the engine's message
+    above the form and the values the user typed kept in its inputs."""
     from .. import i18n
 
-    view = load_instance(instance_id)
     db = get_db()
     definition = _definition(view)
-    actions = available_triggers(db, instance_id, actor())
-    editable = any(r in actor().roles for r in definition.states[view.state].editable_by) \
-        and (actor().is_org_wide or actor().unit_id == view.subject_unit_id)
-    files = list_attachments(db, instance_id, actor())
+    fields = _form_fields(definition, view)
+    values = dict(view.data)
+    if error is not None and not isinstance(error, Conflict):  # stale: show the new data
+        values.update({f.name: request.form[f"field_{f.name}"] for f in fields
+                       if f"field_{f.name}" in request.form})
+    files = list_attachments(db, view.id, actor())
     settings = attachment_settings()
-    return render_template(
-        "instances/show.html", view=view, definition=definition, actions=actions,
-        fields=_form_fields(definition, view, actions), editable=editable,
-        history=read_history(db, instance_id, actor()),
+    body = render_template(
+        "instances/show.html", view=view, definition=definition,
+        actions=available_triggers(db, view.id, actor()), fields=fields,
+        editable=bool(fields), values=values, error=error,
+        comment=request.form.get("comment", "") if error is not None else "",
+        history=read_history(db, view.id, actor()),
         diagram=diagram_source(definition, view.state, i18n.lang()),
         diagram_svg=Markup(svg(definition, view.state, i18n.lang())),  # escapes its text
         attachments=files, attachments_by_seq={a.history_seq: a for a in files},
-        can_attach=can_attach(db, instance_id, actor()), human_size=human_size,
+        can_attach=can_attach(db, view.id, actor()), human_size=human_size,
         accept=",".join(ALLOWED_TYPES), allowed_types="、".join(
             dict.fromkeys(e.lstrip(".") for e in ALLOWED_TYPES)),
         max_size=human_size(settings.max_bytes))
+    return body, (error.http_status if error is not None else 200)
+
+
+def _refused(view, exc: WorkflowError):
+    """A save or action the engine refused: the page again, status and message kept."""
+    if isinstance(exc, NotFound):
+        raise exc
+    return _page(view, exc)
 
 
 @bp.route("/<int:instance_id>/save", methods=("POST",))
 @login_required
 def save(instance_id: int):
-    """Save field data (the state must let the user's role edit)."""
+    """Save field data (the engine checks that the user may set every field sent)."""
     view = load_instance(instance_id)
-    data = _posted_data(_definition(view))
-    update_data(get_db(), instance_id, actor(), data,
-                comment=request.form.get("comment") or None,
-                expected_version=request.form.get("version", type=int))
+    try:
+        update_data(get_db(), instance_id, actor(), _posted_data(_definition(view), view),
+                    comment=request.form.get("comment") or None,
+                    expected_version=request.form.get("version", type=int))
+    except WorkflowError as exc:
+        return _refused(view, exc)
     flash(_("已保存。"), "ok")
     return redirect(url_for("instances.show", instance_id=instance_id))
 
@@ -136,7 +167,7 @@ def save(instance_id: int):
 @login_required
 def fire_trigger(instance_id: int):
     """Fire the chosen trigger (whitelisted against the definition), with the form's
-    fields and comment."""
+    changed fields and comment."""
     view = load_instance(instance_id)
     definition = _definition(view)
     trigger = request.form.get("trigger", "")
@@ -146,11 +177,14 @@ def fire_trigger(instance_id: int):
 
     if (stale := fresh_auth_redirect(trigger, url_for("instances.show", instance_id=instance_id))):
         return stale
-    posted = _posted_data(definition) if definition.states[view.state].editable_by else {}
-    data = {k: v for k, v in posted.items() if view.data.get(k) != v}
-    result = fire(get_db(), instance_id, trigger, actor(),
-                  comment=request.form.get("comment") or None, data=data or None,
-                  expected_version=request.form.get("version", type=int))
+    try:
+        posted = _posted_data(definition, view)
+        data = {k: v for k, v in posted.items() if view.data.get(k) != v}
+        result = fire(get_db(), instance_id, trigger, actor(),
+                      comment=request.form.get("comment") or None, data=data or None,
+                      expected_version=request.form.get("version", type=int))
+    except WorkflowError as exc:
+        return _refused(view, exc)
     from .. import i18n
 
     flash(_("操作成功:%(state)s", state=i18n.label(definition.states[result.to_state].label)),
