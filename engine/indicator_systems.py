@@ -23,10 +23,11 @@ Rules an office relies on:
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
 from typing import Any, Mapping
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, text
 
 from .authz import Actor, denial, usable_role
 from .clock import utcnow
@@ -128,8 +129,20 @@ def _bind(conn: Connection, db: Database, cycle_id: int, system_id: int,
                 comment=f"{year} 年度「{category}」指标体系 #{system_id}:{reason}")
 
 
+def _serialise(conn: Connection, *key: Any) -> None:
+    """Serialise the transactions deciding about ``key`` (PostgreSQL: an advisory lock
+    held to the end of the transaction; SQLite's writers are serialised already), so
+    two offices putting systems in force at once cannot both pass the check below."""
+    if conn.dialect.name != "postgresql":
+        return
+    digest = hashlib.sha256(repr((SYSTEM_KEY, *key)).encode()).digest()
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"),
+                 {"k": int.from_bytes(digest[:8], "big", signed=True)})
+
+
 def _refuse_second(conn: Connection, system_id: int, year: int, category: str) -> None:
     """Refuse a second system in force for the same year and category."""
+    _serialise(conn, year, category)
     for row in _systems(conn):
         if row.id != system_id and row.state in LIVE_STATES \
                 and year_of(row.data) == year and row.data.get("category") == category:
@@ -319,6 +332,7 @@ def _copy(db: Database, actor: Actor, year: int, pick, what: str) -> list[int]:
         raise denial(actor, start_roles(comp), None, "copy", definition=SYSTEM_KEY)
     validate_patch(comp.definition, {"year": year})
     with db.write() as conn:
+        _serialise(conn, year, "copy")
         rows = _systems(conn)
         sources = pick(rows)
         if not sources:

@@ -258,3 +258,39 @@ def test_a_published_year_keeps_its_systems(db, actors):
     with pytest.raises(InvalidInput, match="结果已公布"):
         fire(db, late, "put_in_force", OFFICE)
     assert binds(db, 2025) == before
+
+
+@freeze_time("2026-01-05 02:00:00")
+def test_two_systems_put_in_force_at_once_only_one_wins(db, actors):
+    import threading
+
+    from engine.instances import fire_on
+
+    def filed() -> int:
+        iid = start(db, "indicator_system", OFFICE, data={
+            "year": 2026, "category": "县直单位", "indicators": rows(60, 40)}).instance_id
+        for trigger, who in (("submit", OFFICE), ("start_review", COMMITTEE),
+                             ("approve", COMMITTEE)):
+            fire(db, iid, trigger, who)
+        return iid
+
+    first, second = filed(), filed()
+    outcome: list = []
+
+    def other() -> None:
+        try:
+            fire(db, second, "put_in_force", OFFICE)
+            outcome.append("in force")
+        except InvalidInput as exc:
+            outcome.append(exc)
+
+    with db.write() as conn:
+        fire_on(conn, db, first, "put_in_force", OFFICE)
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join(timeout=1.0)  # waits for the first transaction …
+        assert thread.is_alive() and outcome == []
+    thread.join(timeout=30)  # … then sees the first system in force
+    assert len(outcome) == 1 and isinstance(outcome[0], InvalidInput), outcome
+    states = sorted(s["state"] for s in list_systems(db))
+    assert states == ["filed", "in_force"]
