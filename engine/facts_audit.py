@@ -42,7 +42,8 @@ class Replayed:
         """Apply one fact's payload."""
         self.last_seq = seq
         for s in patch.get("scores") or ():
-            self.scores[(int(s["unit_id"]), s["item"])] = (s["after"], actor, seq)
+            self.scores[(int(s["unit_id"]), s["item"])] = (s["after"], s.get("entered_by", actor),
+                                                           seq)
         for v in patch.get("vetoes_added") or ():
             self.vetoes[int(v["veto_id"])] = (int(v["unit_id"]), v["item"], v["reason"], seq)
         for v in patch.get("vetoes_removed") or ():

@@ -17,6 +17,8 @@ from sqlalchemy import select
 
 from .authz import Actor
 from .db import Database
+from .facts_backfill import backfill_facts
+from .indicator_backfill import backfill_bindings
 from .instances import migrate_version
 from .models import DefinitionVersion, Instance
 from .registry import compiled
@@ -60,6 +62,5 @@ def migrate_running(db: Database, keys: set[str] | None = None) -> int:
 
 def upgrade_data(db: Database, changed: set[str]) -> dict[str, int]:
     """Every data step, after the definitions ``changed`` got a new version."""
-    from .indicator_backfill import backfill_bindings
-
-    return {"migrated": migrate_running(db, changed), "bound": backfill_bindings(db)}
+    return {"migrated": migrate_running(db, changed), "bound": backfill_bindings(db),
+            "backfilled": backfill_facts(db)}
