@@ -50,9 +50,10 @@ def _page(status: int = 200, **context):
     by_year: dict = {}
     for s in rows:
         by_year.setdefault(s["year"], []).append(s)
-    context.setdefault("form", {})
-    context.setdefault("errors", {})
     years = sorted({s["year"] for s in rows if s["year"] is not None}, reverse=True)
+    if context.get("form") is None:  # the copy form's defaults: the newest year onwards
+        context["form"] = {"from_year": years[0], "to_year": years[0] + 1} if years else {}
+    context.setdefault("errors", {})
     categories = sorted({s["category"] for s in rows if s["category"]})
     return render_template("systems/index.html", by_year=by_year, years=years,
                            categories=categories, editable=EDITABLE_STATES,
@@ -63,9 +64,7 @@ def _page(status: int = 200, **context):
 @roles_required(*READERS)
 def index():
     """Every indicator system by year, with the office's copy, export and import."""
-    last = max((s["year"] or 0 for s in list_systems(get_db())), default=0)
-    form = {"from_year": last or "", "to_year": last + 1 if last else ""}
-    return _page(form=form)
+    return _page()
 
 
 def _year_field(name: str, errors: dict) -> int | None:
