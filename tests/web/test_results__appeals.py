@@ -12,7 +12,7 @@ from freezegun import freeze_time
 
 from engine import actor_for, fire, get_instance
 from engine.results import read_results
-from test_results__compute import YEAR, computed, cycle, scored  # noqa: F401
+from test_results__compute import YEAR, approved, computed, cycle, scored  # noqa: F401
 from web_support import app, client_for, count_queries, web_db  # noqa: F401
 
 PUBLISHED = "2027-03-01T02:00:00"  # Monday 10:00 in Shanghai; window ends Monday 03-08
@@ -21,12 +21,13 @@ LATE = "2027-03-10T02:00:00"
 
 
 @pytest.fixture
-def published(scored, client_for):
-    """The 2026 results computed and published on 1 March 2027 through the pages."""
+def published(scored, client_for, web_db):
+    """The 2026 results computed, and approved and published by the committee on
+    1 March 2027 through the pages."""
     with freeze_time(PUBLISHED):
         office = client_for("office")
         assert computed(office).status_code == 302
-        assert office.post("/results/publish", {"year": str(YEAR)}).status_code == 302
+        assert approved(client_for, web_db).status_code == 302
     return YEAR
 
 
@@ -99,9 +100,11 @@ def test_no_appeal_before_publication(scored, client_for):
     computed(client_for("office"))
     head = client_for("head101")
     assert 'id="appeal-form"' not in head.get(f"/results/?year={YEAR}").get_data(as_text=True)
-    response = file(head)
-    assert response.status_code == 422
-    assert "结果尚未公布,不能申诉" in response.get_data(as_text=True)
+    response = file(head)  # refused by the stage: back on the results page, with why
+    assert response.status_code == 303 and "/results/" in response.headers["Location"]
+    page = head.get(response.headers["Location"]).get_data(as_text=True)
+    assert "提出申诉只能在「结果公示、申诉复核」阶段进行,当前阶段为「综合计分」" in page
+    assert 'id="appeal-form"' not in page
 
 
 def test_an_appeal_needs_an_item_and_grounds(published, client_for):

@@ -16,6 +16,7 @@ from openpyxl import Workbook, load_workbook
 from engine import actor_for, add_user, fire, start
 from engine.cycles import open_cycle
 from engine.results import read_results
+from cycle_support import walk_to
 from web_support import PASSWORD, app, client_for, web_db  # noqa: F401
 
 YEAR = 2026
@@ -37,14 +38,16 @@ def _in_force(db, category: str, rows: list[dict]) -> None:
 
 @pytest.fixture
 def cycle(web_db):
-    """The 2026 cycle with both categories' indicator systems in force, and the
-    committee, a leader and an expert of 县财政局 (which verifies K2)."""
+    """The 2026 cycle with both categories' indicator systems in force, in 综合计分
+    (where scores are entered), and the committee, a leader and an expert of 县财政局
+    (which verifies K2)."""
     add_user(web_db, "committee", PASSWORD, ["committee"])
     add_user(web_db, "leader", PASSWORD, ["leader"])
     add_user(web_db, "expert", PASSWORD, ["expert"], unit_code="102")
     open_cycle(web_db, YEAR, actor_for(web_db, "office"))
     _in_force(web_db, "县直单位", COUNTY)
     _in_force(web_db, "乡镇场", TOWN)
+    walk_to(web_db, YEAR, "scoring")
     return YEAR
 
 
@@ -93,6 +96,12 @@ def scored(cycle, client_for):
 
 def computed(office, reason: str = "首次计算"):
     return office.post("/results/compute", {"year": str(YEAR), "reason": reason})
+
+
+def approved(client_for, db):
+    """The office submits the computed results; the committee approves and publishes."""
+    walk_to(db, YEAR, "review_approval")
+    return client_for("committee").post("/results/publish", {"year": str(YEAR)})
 
 
 def row(body: str, code: str) -> str:
@@ -214,10 +223,10 @@ def test_nobody_else_sees_results_before_publication(scored, client_for, user):
     assert 'id="result-' not in body and "该年度尚无结果" in body
 
 
-def test_after_publication_a_unit_sees_its_own_result_only(scored, client_for):
+def test_after_publication_a_unit_sees_its_own_result_only(scored, client_for, web_db):
     office = client_for("office")
     computed(office)
-    assert office.post("/results/publish", {"year": str(YEAR)}).status_code == 302
+    assert approved(client_for, web_db).status_code == 302
     own = client_for("head101").get(f"/results/?year={YEAR}").get_data(as_text=True)
     assert 'id="result-101"' in own and 'id="result-102"' not in own
     assert 'id="result-201"' not in own and "已公布" in own
@@ -228,10 +237,16 @@ def test_after_publication_a_unit_sees_its_own_result_only(scored, client_for):
 
 
 @pytest.mark.parametrize("user", ["committee", "leader", "expert", "auditor", "head101"])
-def test_only_the_office_computes_and_publishes(scored, client_for, user):
-    client = client_for(user)
-    assert computed(client).status_code == 403
-    assert client.post("/results/publish", {"year": str(YEAR)}).status_code == 403
+def test_only_the_office_computes(scored, client_for, user):
+    assert computed(client_for(user)).status_code == 403
+
+
+@pytest.mark.parametrize("user", ["office", "leader", "expert", "auditor", "head101"])
+def test_only_the_committee_publishes(scored, client_for, web_db, user):
+    computed(client_for("office"))
+    walk_to(web_db, YEAR, "review_approval")
+    assert client_for(user).post("/results/publish", {"year": str(YEAR)}).status_code == 403
+    assert all(r["published_at"] is None for r in read_results(web_db, YEAR))
 
 
 @pytest.mark.parametrize("user", ["committee", "auditor", "head101"])
@@ -256,7 +271,7 @@ def test_units_auditors_and_the_committee_enter_no_scores(cycle, client_for, use
 def test_forms_carry_a_csrf_token_and_refuse_without_it(scored, client_for):
     office = client_for("office")
     body = office.get(f"/results/?year={YEAR}").get_data(as_text=True)
-    assert body.count('name="csrf_token"') >= 6  # language, logout, compute, publish, enter, import
+    assert body.count('name="csrf_token"') >= 6  # language, logout, compute, veto, enter, import
     response = office.http.post("/results/compute", data={"year": str(YEAR), "reason": "x"})
     assert response.status_code == 400
 
@@ -276,16 +291,18 @@ def test_a_stale_session_confirms_the_password_before_publishing(scored, client_
     from freezegun import freeze_time
 
     with freeze_time("2026-11-27 02:00:00") as frozen:
-        office = client_for("office")
+        office, committee = client_for("office"), client_for("committee")
         assert computed(office).status_code == 302
+        walk_to(web_db, YEAR, "review_approval")
         frozen.tick(timedelta(hours=1))
-        held = office.post("/results/publish", {"year": str(YEAR)})
+        held = committee.post("/results/publish", {"year": str(YEAR)})
         assert held.status_code == 200 and "确认身份" in held.get_data(as_text=True)
         assert all(r["published_at"] is None for r in read_results(web_db, YEAR))
-        back = office.post("/auth/confirm", {"year": str(YEAR), "password": PASSWORD,
-                                             "next": "/results/", "resume": "/results/publish"})
+        back = committee.post("/auth/confirm", {"year": str(YEAR), "password": PASSWORD,
+                                                "next": "/results/",
+                                                "resume": "/results/publish"})
         assert back.status_code == 307
-        assert office.post(back.headers["Location"], {"year": str(YEAR)}).status_code == 302
+        assert committee.post(back.headers["Location"], {"year": str(YEAR)}).status_code == 302
     assert all(r["published_at"] is not None for r in read_results(web_db, YEAR))
 
 
