@@ -33,6 +33,7 @@ ROLES = {"office": "office", "committee": "committee", "leader": "leader",
 # address gets 403 (or 404), never the page.
 NAV = {"/office/": {"office", "committee", "leader", "admin"},
        "/cycles/": {"office", "committee", "leader", "auditor", "admin"},
+       "/systems/": {"office", "committee", "leader", "auditor", "admin"},
        "/audit/": {"auditor", "office", "admin"},
        "/admin/": {"admin"},
        "/admin/tokens": {"admin"},
