@@ -209,8 +209,8 @@ def parse_anchor(value: Any) -> dict[str, Any]:
     if isinstance(value, (bytes, str)):
         try:
             value = json.loads(value)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise _fail(f"not JSON ({exc})") from None
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            raise _fail(f"not JSON ({str(exc)[:200]})") from None
     if not isinstance(value, dict) or not isinstance(value.get("body"), dict) \
             or not isinstance(value.get("signature"), dict):
         raise _fail("expected an object with \"body\" and \"signature\"")
