@@ -153,6 +153,23 @@ def _refuse_second(conn: Connection, system_id: int, year: int, category: str) -
                 f"second one in force", year=year, category=category, in_force=row.id)
 
 
+def _refuse_moved(conn: Connection, system_id: int, seq: int, year: int,
+                  category: str) -> None:
+    """Refuse an adjustment that changed the system's year or category (an adjustment
+    changes the indicators; another year gets its own system, e.g. a copy)."""
+    before = _in_force_snapshot(conn, system_id, before=seq)
+    if before is None:
+        return
+    was_year, was_category = year_of(before[0]), before[0].get("category")
+    if (was_year is not None and was_year != year) or \
+            (was_category and was_category != category):
+        raise InvalidInput(
+            f"指标调整不能改变适用年度或单位类别(原为 {was_year} 年度「{was_category}」);"
+            f"其他年度请复制一个新的指标体系 — an adjustment cannot change the system's year "
+            f"or category (it was {was_year}, {was_category!r}); copy it into another year "
+            f"instead", instance=system_id, year=was_year, category=was_category)
+
+
 @effect("bind_indicator_system")
 def _bind_effect(call: EffectCall) -> None:
     """``put_in_force`` / ``finish_adjustment``: bind the system to its year's cycle."""
@@ -162,8 +179,11 @@ def _bind_effect(call: EffectCall) -> None:
         raise InvalidInput("指标体系须填写适用年度和单位类别 — an indicator system needs its "
                            "year and category before it is put in force",
                            instance=call.instance_id)
-    if call.trigger == "put_in_force":
-        _refuse_second(conn, call.instance_id, year, category)
+    row = conn.execute(select(_i.c.last_hash, _i.c.version).where(
+        _i.c.id == call.instance_id)).one()
+    if call.trigger != "put_in_force":
+        _refuse_moved(conn, call.instance_id, row.version, year, category)
+    _refuse_second(conn, call.instance_id, year, category)
     cycle = _cycle_of(conn, year)
     if cycle is None:
         return  # bound when the year's cycle is opened
@@ -174,8 +194,6 @@ def _bind_effect(call: EffectCall) -> None:
                 f"are published; no indicator system can be put in force for that year",
                 year=year, category=category)
         return  # a published year keeps the system it was scored with
-    row = conn.execute(select(_i.c.last_hash, _i.c.version).where(
-        _i.c.id == call.instance_id)).one()
     role = conn.execute(select(_h.c.role).where(
         _h.c.instance_id == call.instance_id, _h.c.seq == row.version)).scalar_one()
     reason = ("印发施行 put in force" if call.trigger == "put_in_force" else
@@ -184,14 +202,18 @@ def _bind_effect(call: EffectCall) -> None:
           reason)
 
 
-def _in_force_snapshot(conn: Connection, system_id: int) -> tuple[dict[str, Any], str] | None:
-    """The data and hash of the system when it last entered ``in_force`` (replayed from
-    its history: a system being adjusted is bound as it was in force)."""
+def _in_force_snapshot(conn: Connection, system_id: int, *,
+                       before: int | None = None) -> tuple[dict[str, Any], str] | None:
+    """The data and hash of the system when it last entered ``in_force`` (before entry
+    ``before``), replayed from its history: a system being adjusted is bound as it was
+    in force."""
     data: dict[str, Any] = {}
     found = None
-    for trigger, to_state, patch, hash_ in conn.execute(
-            select(_h.c.trigger, _h.c.to_state, _h.c.data_patch, _h.c.hash)
-            .where(_h.c.instance_id == system_id).order_by(_h.c.seq)):
+    query = select(_h.c.trigger, _h.c.to_state, _h.c.data_patch, _h.c.hash).where(
+        _h.c.instance_id == system_id).order_by(_h.c.seq)
+    if before is not None:
+        query = query.where(_h.c.seq < before)
+    for trigger, to_state, patch, hash_ in conn.execute(query):
         if patch and not is_fact(trigger):
             data.update(patch)
         if to_state == "in_force":
