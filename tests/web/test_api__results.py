@@ -7,11 +7,12 @@ import pytest
 
 from engine import Actor, add_user, fire, start
 from engine.cycles import open_cycle
-from engine.results import compute_results, enter_scores, publish_results, read_results
+from engine.results import compute_results, enter_scores, read_results
 from web.api import schemas
 from web.api.tokens import create_token
 from web.app import create_app
 from api_support import Api, error_of
+from cycle_support import walk_to
 
 OFFICE = Actor(None, "office", None, frozenset({"office"}))
 COMMITTEE = Actor(None, "committee", None, frozenset({"committee"}))
@@ -47,11 +48,17 @@ def computed(db):
         for trigger, who in (("submit", OFFICE), ("start_review", COMMITTEE),
                              ("approve", COMMITTEE), ("put_in_force", OFFICE)):
             fire(db, iid, trigger, who)
+    walk_to(db, 2026, "scoring")
     rows = [(code, item, value) for code, value in SCORES.items()
             for item in ("K1", "public", "leadership")]
     assert enter_scores(db, 2026, OFFICE, rows) == []
     compute_results(db, 2026, OFFICE)
     return 2026
+
+
+def publish(db) -> None:
+    """The committee approves (and so publishes) the computed results."""
+    walk_to(db, 2026, "publicity")
 
 
 def body_of(response) -> dict:
@@ -88,7 +95,7 @@ def test_unit_users_and_experts_see_nothing_before_publication(api, computed, us
 @pytest.mark.parametrize(("user", "code"), [("staff101", "101"), ("head101", "101"),
                                             ("head102", "102")])
 def test_unit_users_see_only_their_own_unit_once_published(api, computed, db, user, code):
-    publish_results(db, 2026, OFFICE)
+    publish(db)
     body = body_of(api(user).get("/api/v1/cycles/2026/results"))
     assert body["published"] is True
     assert [r["unit"]["code"] for r in body["items"]] == [code]
@@ -100,7 +107,7 @@ def test_unit_users_see_only_their_own_unit_once_published(api, computed, db, us
 @pytest.mark.parametrize("user", ["auditor", "expert"])
 def test_auditors_and_experts_see_every_row_after_publication_and_filter_by_category(
         api, computed, db, user):
-    publish_results(db, 2026, OFFICE)
+    publish(db)
     body = body_of(api(user).get("/api/v1/cycles/2026/results?category=县直单位"))
     assert [r["unit"]["code"] for r in body["items"]] == ["102", "101"]
     assert body["categories"] == ["乡镇场", "县直单位"]
