@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 
 from engine import Actor, Database, fire, start
 from web.cli import main
+from cycle_support import walk_to
 
 OFFICE = Actor(None, "office", None, frozenset({"office"}))
 COMMITTEE = Actor(None, "committee", None, frozenset({"committee"}))
@@ -22,7 +23,8 @@ def run(*args, code=0):
     return result
 
 
-def systems_in_force(db_url):
+def systems_in_force(db_url, stage: str = "scoring"):
+    """Both categories' systems in force for 2026, and the cycle walked to ``stage``."""
     db = Database(db_url)
     try:
         for category in ("县直单位", "乡镇场"):
@@ -31,6 +33,7 @@ def systems_in_force(db_url):
             for trigger, actor in (("submit", OFFICE), ("start_review", COMMITTEE),
                                    ("approve", COMMITTEE), ("put_in_force", OFFICE)):
                 fire(db, iid, trigger, actor)
+        walk_to(db, 2026, stage)
     finally:
         db.dispose()
 
@@ -115,6 +118,7 @@ def test_an_expert_of_the_verifying_unit_may_enter(db_url):
         for trigger, who in (("submit", OFFICE), ("start_review", COMMITTEE),
                              ("approve", COMMITTEE), ("put_in_force", OFFICE)):
             fire_(db, iid, trigger, who)
+        walk_to(db, 2026, "verification")
         add_user(db, "fin_expert", "password-123", ["expert"], unit_code="102")
         expert = actor_for(db, "fin_expert")
         assert enter_scores(db, 2026, expert, [("101", "F1", "91.5")]) == []
@@ -148,3 +152,50 @@ def test_cycle_advance_force_and_fire_children_from_the_command_line(db_url):
     history = json.loads(run("history", str(forced["instance_id"]), "--db", db_url,
                              "--json").output)
     assert "未完成单位 units not done (3)" in history[-1]["comment"]
+
+
+def test_stage_gates_publication_corrections_and_history(db_url):
+    run("cycle", "open", "--year", "2026", "--as", "office", "--db", db_url)
+    systems_in_force(db_url, stage="self_assessment")
+    closed = run("scores", "enter", "--year", "2026", "--unit", "101", "--item", "K1",
+                 "--value", "80", "--as", "office", "--db", db_url, code=5)
+    assert "指标考核与评议、综合计分" in closed.stderr and "self_assessment" in closed.stderr
+    steps = json.loads(run("results", "steps", "--year", "2026", "--db", db_url,
+                           "--json").output)
+    assert steps["stage"] == "self_assessment" and steps["allowed"] == []
+    db = Database(db_url)
+    try:
+        walk_to(db, 2026, "scoring")
+    finally:
+        db.dispose()
+    for code, base in (("101", 90), ("102", 80), ("201", 70)):
+        for item in ("K1", "public", "leadership"):
+            run("scores", "enter", "--year", "2026", "--unit", code, "--item", item,
+                "--value", str(base), "--as", "office", "--db", db_url)
+    veto = json.loads(run("scores", "veto", "--year", "2026", "--unit", "102", "--item", "安全",
+                          "--reason", "事故", "--as", "office", "--db", db_url,
+                          "--json").output)["veto_id"]
+    run("scores", "veto-remove", "--year", "2026", "--veto", str(veto), "--reason", "误记",
+        "--as", "office", "--db", db_url)
+    run("results", "compute", "--year", "2026", "--reason", "首次计算", "--as", "office",
+        "--db", db_url)
+    refused = run("results", "publish", "--year", "2026", "--as", "office", "--db", db_url,
+                  code=5)  # still in 综合计分: approve_results does not leave it
+    assert "approve_results" in refused.stderr
+    db = Database(db_url)
+    try:
+        walk_to(db, 2026, "review_approval")
+    finally:
+        db.dispose()
+    run("results", "publish", "--year", "2026", "--as", "office", "--db", db_url, code=3)
+    run("results", "publish", "--year", "2026", "--as", "committee", "--db", db_url)
+    frozen = run("results", "compute", "--year", "2026", "--as", "office", "--db", db_url,
+                 code=5)
+    assert "已公布,只能通过申诉复核或更正" in frozen.stderr
+    changes = json.loads(run("results", "correct", "--year", "2026", "--unit", "102",
+                             "--item", "K1", "--value", "95", "--reason", "复核更正",
+                             "--as", "office", "--db", db_url, "--json").output)
+    assert {c["unit_id"] for c in changes} and all(c["revision"] == 2 for c in changes)
+    history = run("results", "history", "--year", "2026", "--db", db_url).output
+    assert "更正结果" in history and "102 K1: 80 → 95" in history and "复核更正" in history
+    assert history.index("更正结果") < history.index("公布结果") < history.index("计算结果")
