@@ -11,7 +11,8 @@ from engine.appeals import file_appeal
 from engine.cycle_views import (appeals_of, cycle_overview, entry_items, list_cycles,
                                 scope_units, unit_items)
 from engine.cycles import open_cycle
-from engine.results import compute_results, enter_scores, publish_results
+from engine.results import compute_results, enter_scores
+from cycle_support import walk_to
 
 ROWS = [{"code": "K1", "name": "重点工作", "weight": 100, "method": "direct",
          "verifier": "县财政局"}]
@@ -57,10 +58,11 @@ def test_appeals_with_their_due_dates_and_the_items(db, actors):
             for trigger, who in (("submit", office), ("start_review", committee),
                                  ("approve", committee), ("put_in_force", office)):
                 fire(db, iid, trigger, who)
+        walk_to(db, 2026, "scoring")
         assert enter_scores(db, 2026, office, [(c, i, 80) for c in ("101", "102", "201")
                                                for i in ("K1", "public", "leadership")]) == []
         compute_results(db, 2026, office)
-        publish_results(db, 2026, office)
+        walk_to(db, 2026, "publicity")  # the committee's approval publishes
     with freeze_time("2027-03-03T02:00:00"):
         appeal = file_appeal(db, 2026, actors["head101"], "得分有误").instance_id
     [row] = appeals_of(db, 2026)
