@@ -36,7 +36,7 @@ from sqlalchemy import Connection, column, exists, func, inspect, select, table
 
 from .db import Database
 from .facts_audit import check_projections
-from .hashing import EMPTY_DATA_HASH, GENESIS, canonical, entry_hash, format_time
+from .hashing import EMPTY_DATA_HASH, GENESIS, HASHED_FIELDS, canonical, format_time
 from .instances import is_fact
 from .models import HistoryEntry, Instance
 
@@ -94,7 +94,8 @@ def _check_entry(row, expected_seq: int, prev_hash: str) -> str | None:
         return f"sequence gap or reorder: expected seq {expected_seq}, found {row.seq}"
     if row.prev_hash != prev_hash:
         return "prev_hash does not match the previous entry (entry removed or reordered)"
-    if entry_hash(row._mapping) != row.hash:
+    # entry_hash(), inlined: the stream's first columns are HASHED_FIELDS, in order
+    if sha256(canonical(dict(zip(HASHED_FIELDS, row)))).hexdigest() != row.hash:
         return "hash mismatch (entry altered)"
     patch = row.data_patch  # data_hash(), inlined: this runs once per entry
     if (sha256(canonical(patch)).hexdigest() if patch else EMPTY_DATA_HASH) != row.data_hash:
@@ -199,7 +200,8 @@ def _streams(conn: Connection) -> tuple[Iterator, Iterator]:
     streaming = conn.execution_options(yield_per=STREAM_BATCH)
     instances = iter(streaming.execute(select(
         _i.c.id, _i.c.version, _i.c.last_hash, _i.c.state, _i.c.data).order_by(_i.c.id)))
-    rows = streaming.execute(select(_h).order_by(_h.c.instance_id, _h.c.seq))
+    rows = streaming.execute(select(*(_h.c[name] for name in HASHED_FIELDS), _h.c.data_patch,
+                                    _h.c.hash).order_by(_h.c.instance_id, _h.c.seq))
     groups = ((key, list(group)) for key, group in groupby(rows, key=attrgetter("instance_id")))
     return instances, groups
 

@@ -82,6 +82,25 @@ def register(main: click.Group) -> None:
               else _verify_plain(db, as_json))
         raise SystemExit(0 if ok else 1)
 
+    _anchor_commands(group)
+
+    @group.command("export")
+    @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="jsonl")
+    @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None)
+    @db_options
+    def export_cmd(db, as_json, fmt, output):
+        """Write the whole history as CSV or JSON Lines (stdout by default)."""
+        if output:
+            with open(output, "w", encoding="utf-8", newline="") as out:
+                count = export_history(db, out, fmt)
+            click.echo(f"{count} entries written to {output}", err=True)
+        else:
+            export_history(db, sys.stdout, fmt)
+
+
+def _anchor_commands(group: click.Group) -> None:
+    """Attach ``audit anchor`` and ``audit keygen`` to ``group``."""
+
     @group.command("anchor")
     @click.option("--out", "-o", type=click.Path(dir_okay=False), default=None,
                   help="Write the anchor here (default: stdout).")
@@ -111,16 +130,3 @@ def register(main: click.Group) -> None:
         path, public, key_id = keygen(out)
         click.echo(f"私钥 private key: {path} (0600)\n公钥 public key: {public} (give it to "
                    f"the auditors)\nkey id: {key_id}\nexport PERFEVAL_ANCHOR_KEY={path}")
-
-    @group.command("export")
-    @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="jsonl")
-    @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None)
-    @db_options
-    def export_cmd(db, as_json, fmt, output):
-        """Write the whole history as CSV or JSON Lines (stdout by default)."""
-        if output:
-            with open(output, "w", encoding="utf-8", newline="") as out:
-                count = export_history(db, out, fmt)
-            click.echo(f"{count} entries written to {output}", err=True)
-        else:
-            export_history(db, sys.stdout, fmt)
