@@ -39,7 +39,7 @@ from engine.cycles import open_cycle  # noqa: E402
 from engine.models import Instance, Unit  # noqa: E402
 from engine.org import read_table  # noqa: E402
 from engine.people import samples_dir  # noqa: E402
-from engine.results import compute_results, enter_scores, publish_results  # noqa: E402
+from engine.results import compute_results, enter_scores  # noqa: E402
 
 OFFICE = Actor(None, "office", None, frozenset({"office"}))
 COMMITTEE = Actor(None, "committee", None, frozenset({"committee"}))
@@ -61,7 +61,7 @@ def seed(db: Database, units: int) -> None:
         conn.execute(insert(Unit.__table__), rows)
     for category in ("乡镇场", "县直单位", "驻县单位"):
         iid = start(db, "indicator_system", OFFICE,
-                    data={"category": category, "indicators": ROWS}).instance_id
+                    data={"year": 2026, "category": category, "indicators": ROWS}).instance_id
         for trigger, actor in (("submit", OFFICE), ("start_review", COMMITTEE),
                                ("approve", COMMITTEE), ("put_in_force", OFFICE)):
             fire(db, iid, trigger, actor)
@@ -113,8 +113,7 @@ def run_cycle(db: Database) -> None:
     expect(db, parent, "start_scoring")
     compute_results(db, 2026, OFFICE)
     fire(db, parent, "submit_results", OFFICE)
-    fire(db, parent, "approve_results", COMMITTEE)
-    publish_results(db, 2026, OFFICE)
+    fire(db, parent, "approve_results", COMMITTEE)  # publishes the results (its effect)
     for iid, _ in evaluations:
         fire(db, iid, "record_result", SYSTEM)
         fire(db, iid, "notify_result", SYSTEM)

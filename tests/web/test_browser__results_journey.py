@@ -1,9 +1,10 @@
 """The results journey in real Chromium (Debian's, driven by Playwright).
 
-The office opens the year from the cycle page, enters an indicator's scores in the
-results page's form, computes with a reason and publishes; the unit head sees only
-their unit's result, and files an appeal against an indicator; the office finds it in
-the appeals list. Screenshots go to ``tests/artifacts/`` (ignored by git).
+The office opens the year from the cycle page (walked on to 综合计分), enters an
+indicator's scores in the results page's form and computes with a reason; the committee
+approves and so publishes; the unit head sees only their unit's result, and files an
+appeal against an indicator; the office finds it in the appeals list. Screenshots go
+to ``tests/artifacts/`` (ignored by git).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import pytest
 
 from engine import actor_for, add_user, fire, start
 from engine.results import enter_scores, read_results
+from cycle_support import walk_to
 from browser_support import browser_type_launch_args, needs_chromium  # noqa: F401
 from test_browser__plan_journey import Person, live  # noqa: F401
 from web_support import PASSWORD
@@ -43,7 +45,9 @@ def test_office_computes_and_publishes_and_a_unit_appeals(browser, live):
     office.page.click("#open")
     assert office.page.inner_text("#state") == "筹备"
     office.shot("results-01-cycle-opened")
+    walk_to(db, 2026, "scoring")  # the year's earlier stages (their own journeys)
 
+    office.page.reload()
     office.page.click("#results-link")
     office.page.select_option("#item", "K1")
     for code, value in (("101", "80"), ("102", "85"), ("201", "70")):
@@ -59,9 +63,13 @@ def test_office_computes_and_publishes_and_a_unit_appeals(browser, live):
     office.page.click("#compute")
     assert office.page.inner_text("#result-102 .composite") == "85.00"
     assert office.page.inner_text("#result-101 .rank") == "2"
-    office.page.click("#publish")
-    assert office.page.inner_text("#published") == "已公布"
-    office.shot("results-02-published")
+    assert office.page.locator("#publish").count() == 0  # the committee publishes
+    walk_to(db, 2026, "review_approval")
+    committee = Person(browser, base, "committee")
+    committee.go("/results/?year=2026")
+    committee.page.click("#publish")
+    assert committee.page.inner_text("#published") == "已公布"
+    committee.shot("results-02-published")
 
     head = Person(browser, base, "head101")
     head.go("/results/?year=2026")

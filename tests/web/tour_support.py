@@ -31,11 +31,12 @@ from engine.appeals import file_appeal
 from engine.attachments import AttachmentSettings, attach, attachments
 from engine.calendar_admin import set_override
 from engine.models import Instance, Unit, User
-from engine.results import compute_results, enter_scores, publish_results, record_veto
+from engine.results import compute_results, enter_scores, record_veto
 from engine.scoring_models import Cycle, ResultRow
 from engine.signins import record_login
 from web.api.tokens import create_token
 from web.commands.demo import DEMO_PASSWORD, setup_web_demo
+from cycle_support import walk_to
 
 INDICATORS = [
     {"code": "K1", "name": "重点工作", "weight": 60, "method": "direct", "verifier": "督查室"},
@@ -83,10 +84,11 @@ def _published_year(db: Database) -> int:
     rows = [(code, item, 60 + (index * 7 + offset) % 40)
             for index, code in enumerate(codes)
             for offset, item in enumerate(("K1", "K2", "public", "leadership"))]
+    walk_to(db, year, "scoring")  # scores are entered in 综合计分
     assert enter_scores(db, year, office, rows) == []
     record_veto(db, year, office, codes[-1], "K1", "发生重大安全生产责任事故")
     compute_results(db, year, office, "年终综合计分")
-    publish_results(db, year, office)
+    walk_to(db, year, "publicity")  # the committee's approval publishes them
     return year
 
 
