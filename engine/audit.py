@@ -13,6 +13,9 @@ order) as two streams merged side by side, and checks, per instance:
   (:func:`engine.instances.is_fact`: a fact's patch is an evaluation fact, never merged
   into the instance's data).
 
+- each entry's ``definition_hash`` is the content hash of the definition version the
+  entry names, and each stored definition source still hashes to its content hash.
+
 It reports the first bad entry per instance. Then it looks for instances that other
 tables still name but that no longer exist (:data:`REFERENCES`) and asks
 :func:`engine.facts_audit.check_projections` whether the score and result tables agree
@@ -34,13 +37,16 @@ from typing import IO, Any, Iterable, Iterator, Mapping
 
 from sqlalchemy import Connection, column, exists, func, inspect, select, table
 
+from workflow import load_definition_text
+from workflow.errors import DefinitionInvalid
+
 from .db import Database
 from .facts_audit import check_projections
 from .hashing import EMPTY_DATA_HASH, GENESIS, HASHED_FIELDS, canonical, format_time
 from .instances import is_fact
-from .models import HistoryEntry, Instance
+from .models import DefinitionVersion, HistoryEntry, Instance
 
-_i, _h = Instance.__table__, HistoryEntry.__table__
+_i, _h, _dv = Instance.__table__, HistoryEntry.__table__, DefinitionVersion.__table__
 STREAM_BATCH = 2000
 
 #: (table, column) pairs that name an instance; one that names a missing instance means
@@ -89,7 +95,8 @@ class VerifyReport:
                              for p in self.problems]}
 
 
-def _check_entry(row, expected_seq: int, prev_hash: str) -> str | None:
+def _check_entry(row, expected_seq: int, prev_hash: str, versions: Mapping[int, str]
+                 ) -> str | None:
     if row.seq != expected_seq:
         return f"sequence gap or reorder: expected seq {expected_seq}, found {row.seq}"
     if row.prev_hash != prev_hash:
@@ -101,6 +108,9 @@ def _check_entry(row, expected_seq: int, prev_hash: str) -> str | None:
     if (sha256(canonical(patch)).hexdigest() if patch else EMPTY_DATA_HASH) != row.data_hash:
         return ("数据变更被改动 — data_patch altered: its SHA-256 no longer matches the "
                 "entry's data_hash")
+    if versions.get(row.definition_version_id) != row.definition_hash:
+        return ("流程定义版本被改动 — definition_version_id altered: that version's content "
+                "hash is not the entry's definition_hash")
     return None
 
 
@@ -141,11 +151,11 @@ def _data_problem(inst, entries: list, built: dict[str, Any]) -> Problem:
                                  f"history (fields: {', '.join(differing)})")
 
 
-def _check_chain(inst, entries: list) -> Problem | None:
+def _check_chain(inst, entries: list, versions: Mapping[int, str]) -> Problem | None:
     prev, count, last, data = GENESIS, 0, None, {}
     for row in entries:
         count += 1
-        reason = _check_entry(row, count, prev)
+        reason = _check_entry(row, count, prev, versions)
         if reason:
             return Problem(inst.id, count, reason)
         if row.data_patch and not is_fact(row.trigger):
@@ -201,17 +211,48 @@ def _streams(conn: Connection) -> tuple[Iterator, Iterator]:
     instances = iter(streaming.execute(select(
         _i.c.id, _i.c.version, _i.c.last_hash, _i.c.state, _i.c.data).order_by(_i.c.id)))
     rows = streaming.execute(select(*(_h.c[name] for name in HASHED_FIELDS), _h.c.data_patch,
-                                    _h.c.hash).order_by(_h.c.instance_id, _h.c.seq))
+                                    _h.c.hash, _h.c.definition_version_id)
+                             .order_by(_h.c.instance_id, _h.c.seq))
     groups = ((key, list(group)) for key, group in groupby(rows, key=attrgetter("instance_id")))
     return instances, groups
 
 
-def _check_one(instance_id: int, inst, entries: list) -> Problem | None:
+def _check_one(instance_id: int, inst, entries: list, versions: Mapping[int, str]
+               ) -> Problem | None:
     if inst is None:
         return Problem(instance_id, entries[0].seq, "history of an unknown instance")
     if not entries:
         return Problem(instance_id, 1, "instance has no history")
-    return _check_chain(inst, entries)
+    return _check_chain(inst, entries, versions)
+
+
+#: sha256 of a definition source -> its content hash (None: it no longer loads); parsing
+#: and validating a source costs ~15 ms, and the sources rarely change.
+_CONTENT_HASHES: dict[str, str | None] = {}
+
+
+def _content_hash(source: str, path: str) -> str | None:
+    key = sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
+    if key not in _CONTENT_HASHES:
+        try:
+            _CONTENT_HASHES[key] = load_definition_text(source, path).content_hash
+        except DefinitionInvalid:
+            _CONTENT_HASHES[key] = None
+    return _CONTENT_HASHES[key]
+
+
+def definition_hashes(conn: Connection) -> tuple[dict[int, str], list[Problem]]:
+    """Each definition version's content hash, and a problem for every version whose
+    stored source no longer hashes to it (a definition edited in the database)."""
+    hashes, problems = {}, []
+    for row in conn.execute(select(_dv.c.id, _dv.c.key, _dv.c.version, _dv.c.content_hash,
+                                   _dv.c.source, _dv.c.path).order_by(_dv.c.id)):
+        hashes[row.id] = row.content_hash
+        if _content_hash(row.source, row.path or f"<{row.key} v{row.version}>") != row.content_hash:
+            problems.append(Problem(None, 0, f"流程定义被改动 — definition {row.key} v{row.version}: "
+                                             "its stored source no longer hashes to its content "
+                                             f"hash {row.content_hash[:12]}…"))
+    return hashes, problems
 
 
 def missing_instances(conn: Connection) -> list[Problem]:
@@ -238,11 +279,12 @@ def verify_on(conn: Connection, *, anchored: Mapping[int, tuple[int, str]] | Non
     (instance id → (seq, hash)) also checks that each chain still holds that entry;
     ``heads`` receives ``[instance id, seq, hash]`` of every chain that verified."""
     report, expected = VerifyReport(), dict(anchored or {})
+    versions, report.problems = definition_hashes(conn)
     instances, groups = _streams(conn)
     for instance_id, inst, entries in _pairs(instances, groups):
         report.instances += inst is not None
         report.entries += len(entries)
-        problem = _check_one(instance_id, inst, entries)
+        problem = _check_one(instance_id, inst, entries, versions)
         if problem:
             report.problems.append(problem)
         elif heads is not None:

@@ -106,3 +106,25 @@ def test_unchanged_database_with_nulls_and_removals_verifies(db, plans, actors):
     report = verify_history(db)
     assert report.ok, report.problems
     assert report.entries == 8
+
+
+def test_edited_definition_source_is_reported(db, plans):
+    tamper(db, "UPDATE definition_versions SET source = replace(source, '草拟', '已批准') "
+               "WHERE key = 'performance_plan'")
+
+    report = verify_history(db)
+
+    assert [p.instance_id for p in report.problems] == [None]
+    assert "definition performance_plan v1" in report.problems[0].reason
+
+
+def test_entry_pointed_at_another_definition_version_is_reported(db, plans):
+    pid = plans[0]
+    tamper(db, "UPDATE history SET definition_version_id = (SELECT min(id) FROM "
+               "definition_versions WHERE key <> 'performance_plan') "
+               f"WHERE instance_id = {pid} AND seq = 3")
+
+    report = verify_history(db)
+
+    assert located(report) == [(pid, 3)]
+    assert "definition_version_id altered" in report.problems[0].reason

@@ -1,7 +1,7 @@
 """The auditor's pages: history search (paged, with labels), chain verification,
 export, and the signed anchors (list, download, upload one to verify the database
-against it: :mod:`engine.anchor`). Read-only. Also registers the ``trigger_label`` template global the instance
-page's history timeline uses too."""
+against it: :mod:`engine.anchor`). Read-only. Also registers the ``trigger_label``
+template global the instance page's history timeline uses too."""
 
 from __future__ import annotations
 
