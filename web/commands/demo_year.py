@@ -247,14 +247,7 @@ def _indicator_systems(rp: Replay, d: Dates, year: int, current: bool) -> list[S
         steps.append(Step(_at(d.after(submitted, 1), 9, 30 + n), year,
                           Move(handle, 0, "start_review", "committee")))
         if n == 0:
-            back = d.after(submitted, 2)
-            steps.append(Step(_at(back, 15), year, Move(
-                handle, 0, "send_back", "committee", comment="K1 指标权重偏低,请按重点工作占比调整后重新报审")))
-            steps.append(Step(_at(d.after(back, 2), 10), year, Move(
-                handle, 0, "submit", "office", data={"indicators": [dict(r) for r in INDICATORS]},
-                comment="已按意见调整 K1 权重说明")))
-            steps.append(Step(_at(d.after(back, 2), 16), year,
-                              Move(handle, 0, "start_review", "committee")))
+            steps += _returned_once(d, year, handle, back := d.after(submitted, 2))
             approve = d.after(back, 4)
         else:
             approve = d.after(submitted, 3)
@@ -268,6 +261,19 @@ def _indicator_systems(rp: Replay, d: Dates, year: int, current: bool) -> list[S
     if current and categories:
         steps += _adjustment(d, year, f"system:{year}:{categories[0]}")
     return steps
+
+
+def _returned_once(d: Dates, year: int, handle: str, back: date) -> list[Step]:
+    """The committee sends a system back on ``back``; the office revises and resubmits."""
+    again = d.after(back, 2)
+    return [
+        Step(_at(back, 15), year, Move(handle, 0, "send_back", "committee",
+                                       comment="K1 指标权重偏低,请按重点工作占比调整后重新报审")),
+        Step(_at(again, 10), year, Move(handle, 0, "submit", "office",
+                                        data={"indicators": [dict(r) for r in INDICATORS]},
+                                        comment="已按意见调整 K1 权重说明")),
+        Step(_at(again, 16), year, Move(handle, 0, "start_review", "committee")),
+    ]
 
 
 def _copy_systems(year: int, categories: list[str]) -> Callable[[Replay], Any]:
