@@ -6,8 +6,8 @@ order) as two streams merged side by side, and checks, per instance:
 - sequence numbers run 1, 2, 3… without gaps; each entry's ``prev_hash`` is the
   previous entry's ``hash`` (``GENESIS`` for the first); each ``hash`` recomputes from
   the entry's fields; each ``data_hash`` recomputes from the stored ``data_patch``;
-- the instance row's ``last_hash``, ``version`` and ``state`` match the newest entry
-  (which catches a removed tail);
+- the instance row's ``last_hash``, ``version``, ``state`` and definition version match
+  the newest entry (which catches a removed tail);
 - the instance row's ``data`` equals the replay of its history: start from ``{}`` and
   apply, in seq order, the ``data_patch`` of every entry that is not a *fact*
   (:func:`engine.instances.is_fact`: a fact's patch is an evaluation fact, never merged
@@ -122,6 +122,9 @@ def _check_tail(inst, last, count: int) -> str | None:
                 f"history ends at seq {count} (entries removed)")
     if inst.state != last.to_state:
         return f"instance state {inst.state!r} differs from history {last.to_state!r}"
+    if inst.definition_version_id != last.definition_version_id:
+        return ("事项的流程定义版本与历史不符 — instance's definition version differs from "
+                "the version its newest entry was written under")
     return None
 
 
@@ -209,7 +212,8 @@ def _pairs(instances: Iterator, groups: Iterator) -> Iterator[tuple[int, Any, li
 def _streams(conn: Connection) -> tuple[Iterator, Iterator]:
     streaming = conn.execution_options(yield_per=STREAM_BATCH)
     instances = iter(streaming.execute(select(
-        _i.c.id, _i.c.version, _i.c.last_hash, _i.c.state, _i.c.data).order_by(_i.c.id)))
+        _i.c.id, _i.c.version, _i.c.last_hash, _i.c.state, _i.c.data,
+        _i.c.definition_version_id).order_by(_i.c.id)))
     rows = streaming.execute(select(*(_h.c[name] for name in HASHED_FIELDS), _h.c.data_patch,
                                     _h.c.hash, _h.c.definition_version_id)
                              .order_by(_h.c.instance_id, _h.c.seq))

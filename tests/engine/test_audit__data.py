@@ -128,3 +128,14 @@ def test_entry_pointed_at_another_definition_version_is_reported(db, plans):
 
     assert located(report) == [(pid, 3)]
     assert "definition_version_id altered" in report.problems[0].reason
+
+
+def test_instance_moved_to_another_definition_version_is_reported(db, plans):
+    other = plans[1]
+    tamper(db, "UPDATE instances SET definition_version_id = (SELECT min(id) FROM "
+               f"definition_versions WHERE key <> 'performance_plan') WHERE id = {other}")
+
+    report = verify_history(db)
+
+    assert located(report) == [(other, 2)]
+    assert "definition version differs" in report.problems[0].reason
