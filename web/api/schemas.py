@@ -112,8 +112,8 @@ COMPONENTS: dict[str, dict] = {
                          "prev_hash": {"type": "string"}, "hash": {"type": "string"}}),
     "VerifyReport": obj({"ok": {"type": "boolean"}, "instances": {"type": "integer"},
                          "entries": {"type": "integer"},
-                         "problems": {"type": "array", "items": obj({
-                             "instance_id": ID, "seq": {"type": "integer"},
+                         "problems": {"type": "array", "items": obj({  # null: a definition
+                             "instance_id": nullable(ID), "seq": {"type": "integer"},
                              "reason": {"type": "string"}})}}),
     "Task": obj({"instance_id": ID, "process": {"type": "string"}, "title": LABEL,
                  "unit_code": nullable({"type": "string"}),
