@@ -221,7 +221,8 @@ def test_the_pages_speak_english_on_request(web_db, planning, client_for):
     assert 'href="/cycles/">Evaluation cycles</a>' in body
     assert "Units not done (3)" in body and "Progress per process" in body
     results = office.get(f"/results/?year={YEAR}").get_data(as_text=True)
-    assert "Reason for computing" in results and "Enter scores" in results
+    assert "Scores and vetoes are entered only in the stages" in results  # not in planning
+    assert "Verification and appraisal, Scoring" in results
 
 
 def test_a_stale_session_confirms_the_password_before_forcing(web_db, planning, client_for):

@@ -38,7 +38,7 @@ from engine.results import (adjust_for_appeal, compute_results, correct_result, 
                             record_veto, remove_veto)
 
 from ..api.results import READ_ALL, visible_rows
-from ..i18n import label
+from ..i18n import label, lang
 from .common import YEARS, actor, get_db, roles_required
 
 bp = Blueprint("results", __name__, url_prefix="/results")
@@ -130,7 +130,8 @@ def _page(year: int, errors: list[dict]) -> str:
     steps = allowed_steps(db, year) if opened else None
     return render_template(
         "results/index.html", year=year, opened=opened, by_category=_tables(visible),
-        stage_names=lambda states: "、".join(label(steps.labels.get(s, s)) for s in states),
+        stage_names=lambda states: ("、" if lang() == "zh" else ", ").join(
+            label(steps.labels.get(s, s)) for s in states),
         published=any(r.get("published_at") for r in visible),
         vetoes=vetoes_of(db, year) if opened and visible else {},
         veto_rows=veto_rows(db, year) if opened and can_enter else [],
