@@ -89,3 +89,21 @@ def test_results_history_export_and_token_rules_are_described(doc):
     assert "token_expired" in create["responses"]["401"]["description"]
     token = doc["components"]["schemas"]["Token"]["properties"]
     assert {"expires_at", "status"} <= set(token)
+
+
+def test_the_evaluation_steps_are_described_with_their_stage_refusal(doc):
+    from web.api.results import CORRECTION_BODY, SCORES_BODY
+
+    paths = doc["paths"]
+    scores = paths["/api/v1/cycles/{year}/scores"]["post"]
+    assert scores["requestBody"]["content"]["application/json"]["schema"] == SCORES_BODY
+    assert {"403", "404", "409", "422"} <= set(scores["responses"])
+    assert "stage_closed" in scores["description"]
+    correction = paths["/api/v1/cycles/{year}/results/corrections"]["post"]
+    assert correction["requestBody"]["content"]["application/json"]["schema"] == \
+        CORRECTION_BODY
+    for path in ("/api/v1/cycles/{year}/steps", "/api/v1/cycles/{year}/facts",
+                 "/api/v1/cycles/{year}/results/publish",
+                 "/api/v1/cycles/{year}/vetoes/{veto_id}/withdraw"):
+        assert path in paths
+    assert {"EvaluationSteps", "EvaluationFacts", "StepDone"} <= set(doc["components"]["schemas"])
