@@ -206,3 +206,20 @@ def test_a_stale_save_is_a_409_on_the_page_with_the_current_data(client_for, web
     assert ">同事的稿子</textarea>" in body and "我的旧稿" not in body
     assert '<input type="hidden" name="version" value="3">' in body
     assert get_instance(web_db, report).data["report"] == "同事的稿子"
+
+
+def test_an_appeal_shows_its_item_and_filing_time_as_text(client_for, web_db):
+    office = actor_for(web_db, "office")
+    appeal = start(web_db, "appeal", office, unit_code="101", data={"grounds": "K1 有误"},
+                   computed={"item": "K1", "filed_in_time": "no"}).instance_id
+    unit_page = client_for("head101").get(f"/instances/{appeal}").get_data(as_text=True)
+    assert set(browser_form(unit_page)) == {"field_grounds", "field_evidence"}
+    assert '<dd id="data-filed_in_time">no</dd>' in unit_page
+    assert '<dd id="data-item">K1</dd>' in unit_page
+    forged = client_for("head101").post(f"/instances/{appeal}/save",
+                                        {"field_grounds": "K1 有误", "field_filed_in_time": "yes",
+                                         "version": 1})
+    assert forged.status_code == 403 and "是否在申诉期内" in forged.get_data(as_text=True)
+    assert get_instance(web_db, appeal).data["filed_in_time"] == "no"
+    assert browser_form(client_for("office").get(f"/instances/{appeal}")
+                        .get_data(as_text=True)) == {}
