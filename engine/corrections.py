@@ -25,7 +25,7 @@ from sqlalchemy import Connection, insert, select
 from .authz import Actor
 from .clock import utcnow
 from .db import Database
-from .evaluation_facts import cycle_on, is_published, moment, record, require_role
+from .evaluation_facts import cycle_on, is_published, lock_cycle, moment, record, require_role
 from .exceptions import InvalidInput, NotFound, StageClosed
 from .facts import RESULTS_ADJUST, RESULTS_CORRECT
 from .gates import require_stage
@@ -128,6 +128,7 @@ def correct_result(db: Database, year: int, actor: Actor, unit_code: str, item: 
     new_value, item = _value(value), (item or "").strip()
     with db.write() as conn:
         cycle = cycle_on(conn, year)
+        lock_cycle(conn, cycle)
         state = require_stage(conn, db, cycle["instance_id"], "correct_results")
         if not is_published(conn, cycle["id"]):
             raise StageClosed(f"{year} 年度结果尚未公布,无需更正,请直接录入得分 — the {year} "
@@ -188,6 +189,7 @@ def _adjust(conn, db, cycle, appeal, appeal_id, actor, item, new_value, decision
     fire = fire_on(conn, db, appeal_id, "adjust", actor,
                    comment=f"{decision}({item}: → {new_value})", data={"decision": decision},
                    computed={"old_result": _text(before), "new_result": _text(after)})
+    lock_cycle(conn, cycle)  # after the appeal's own lock, the order fire() takes them in
     now = utcnow()
     reason = f"申诉调整 appeal #{appeal_id}: {decision}"
     payload, changes = _apply(conn, cycle, actor, unit, item, new_value, reason, appeal_id, now)

@@ -77,10 +77,20 @@ def is_published(conn: Connection, cycle_id: int) -> bool:
         _r.c.cycle_id == cycle_id, _r.c.published_at.is_not(None))).scalar())
 
 
+def lock_cycle(conn: Connection, cycle: dict[str, Any]) -> None:
+    """Lock the cycle instance's row (``FOR UPDATE`` on PostgreSQL; SQLite serialises
+    writers) so that the evaluation writes of one year, and the cycle's transitions,
+    take turns: each reads the values before it and the stage it is gated by as they
+    are when it commits."""
+    conn.execute(select(_i.c.id).where(_i.c.id == cycle["instance_id"]).with_for_update())
+
+
 def require_unpublished(conn: Connection, db: Database, cycle: dict[str, Any],
                         gate: str) -> None:
-    """Refuse a step that would change a year whose results are published (frozen),
-    then one the cycle's stage does not allow (both :class:`StageClosed`)."""
+    """Lock the cycle, then refuse a step that would change a year whose results are
+    published (frozen), or one the cycle's stage does not allow (both
+    :class:`StageClosed`)."""
+    lock_cycle(conn, cycle)
     if is_published(conn, cycle["id"]):
         state = require_stage_state(conn, cycle["instance_id"])
         raise StageClosed(FROZEN.format(year=cycle["year"]), gate=gate, stage=state,

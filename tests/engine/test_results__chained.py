@@ -152,3 +152,35 @@ def test_publication_refused_without_fresh_results_rolls_the_approval_back(db):
     assert all(r["published_at"] is None for r in read_results(db, 2026))
     with pytest.raises(StageClosed):  # and it cannot be entered in 审定 either
         enter_scores(db, 2026, OFFICE, [("101", "K1", "1")])
+
+
+def test_entries_racing_on_separate_connections_each_see_the_one_before(db):
+    """Six offices entering the same value at once take turns on the cycle's row: every
+    fact's ``before`` is the previous fact's ``after`` and the table is the last one."""
+    import threading
+
+    iid = scoring_year(db)
+    barrier, failures = threading.Barrier(6), []
+
+    def one(n: int) -> None:
+        barrier.wait()
+        try:
+            assert enter_scores(db, 2026, OFFICE, [("101", "K1", str(60 + n))]) == []
+        except Exception as exc:  # noqa: BLE001 - collected and reported below
+            failures.append(repr(exc))
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    chain = [f.data_patch["scores"][0] for f in facts(db, iid, "score.enter")]
+    assert len(chain) == 6 and chain[0]["before"] is None
+    assert all(b["before"] == a["after"] for a, b in zip(chain, chain[1:]))
+    from engine.cycle_views import scope_units  # noqa: F401 - the page's read
+    from engine.scoring_models import ScoreEntry
+    with db.read() as conn:
+        [value] = conn.execute(select(ScoreEntry.__table__.c.value)).scalars().all()
+    assert value == chain[-1]["after"]
+    assert verify_history(db).ok
