@@ -28,8 +28,14 @@ def _errors(errors) -> None:
 
 
 def register(main: click.Group) -> None:
-    """Attach the ``scores`` and ``results`` groups to ``main``."""
+    """Attach the ``scores`` and ``results`` groups and ``appeal-adjust`` to ``main``."""
+    _register_scores(main)
+    _register_results(main)
+    _register_changes(main)
+    _register_appeal(main)
 
+
+def _register_scores(main: click.Group) -> None:
     @main.group("scores")
     def scores() -> None:
         """Indicator, public-appraisal and leadership scores; vetoes."""
@@ -80,6 +86,9 @@ def register(main: click.Group) -> None:
         remove_veto(db, year, actor_for(db, username), veto_id, reason)
         emit(as_json, {"withdrawn": veto_id}, f"已撤销一票否决 veto withdrawn: #{veto_id}")
 
+
+
+def _register_results(main: click.Group) -> None:
     @main.group("results")
     def results() -> None:
         """Composite scores, grades and rankings."""
@@ -104,6 +113,12 @@ def register(main: click.Group) -> None:
         count = publish_results(db, year, actor_for(db, username), comment=comment)
         emit(as_json, {"published": count}, f"已审定并公布 approved and published {count}")
 
+    _register_reads(results)
+
+
+def _register_changes(main: click.Group) -> None:
+    results = main.commands["results"]
+
     @results.command("correct")
     @YEAR
     @click.option("--unit", "unit_code", required=True)
@@ -118,6 +133,8 @@ def register(main: click.Group) -> None:
                                  reason)
         emit(as_json, changes, _changes_text(changes))
 
+
+def _register_reads(results: click.Group) -> None:
     @results.command("steps")
     @YEAR
     @db_options
@@ -160,6 +177,9 @@ def register(main: click.Group) -> None:
         path = export_results(db, year, output)
         emit(as_json, {"path": str(path)}, f"已导出 exported {path}")
 
+
+
+def _register_appeal(main: click.Group) -> None:
     @main.command("appeal-adjust")
     @click.argument("appeal_id", type=int)
     @click.option("--item", required=True, help="The corrected item (indicator code, public, "
