@@ -49,6 +49,7 @@ def validate_document(doc: SourceDocument) -> tuple[Definition | None, list[Diag
     deadlines = check_deadlines(ck, data.get("deadlines"), transitions)
     gates = check_gates(ck, data.get("gates"))
     check_graph(ck, initial, transitions)
+    _check_rights(ck, fields, states)
     if ck.diagnostics:
         return None, ck.diagnostics
     definition = Definition(
@@ -90,3 +91,17 @@ def _header(ck: Checker, data: dict) -> dict[str, Any]:
         wrong_type(ck, ("description",), description, "a string")
     header["description"] = description
     return header
+
+
+def _check_rights(ck: Checker, fields: dict, states: dict) -> None:
+    """An ``editable: {role: [field]}`` entry that the field's ``set_by`` excludes would
+    silently grant nothing: report it at the field name in the state."""
+    for state in states.values():
+        for role, names in state.editable:
+            for i, name in enumerate(names):
+                spec = fields.get(name)
+                if spec is not None and spec.set_by is not None and role not in spec.set_by:
+                    ck.error(("states", state.name, "editable", role, i),
+                             f"field '{name}' is set_by {', '.join(spec.set_by)} only; "
+                             f"'{role}' can never set it",
+                             f"expected a field {role} may set, or {role} in its set_by")

@@ -77,6 +77,9 @@ CASES = [
     Case("editable_read_only_role.yaml",
          "states.draft.editable.auditor: role 'auditor' is read-only and cannot edit data",
          11, 59),
+    Case("editable_field_set_by_other.yaml",
+         "states.draft.editable.unit_staff[0]: field 'late' is set_by system only; "
+         "'unit_staff' can never set it", 11, 63),
     # states
     Case("wrong_type_states.yaml",
          "states: wrong type: expected a mapping of state names to states, got a list", 8, 9),
