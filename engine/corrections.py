@@ -34,10 +34,10 @@ from .instances import fire_on
 from .models import HistoryEntry, Instance, OutboxMessage, Unit
 from .result_store import recompute, store_results
 from .scores import COMPONENT_ITEMS, decimal_value, write_scores
-from .scoring_models import Cycle, ResultRow
+from .scoring_models import Cycle, ResultRow, ScoreEntry
 
 _i, _u, _c, _o = Instance.__table__, Unit.__table__, Cycle.__table__, OutboxMessage.__table__
-_r, _h = ResultRow.__table__, HistoryEntry.__table__
+_r, _h, _s = ResultRow.__table__, HistoryEntry.__table__, ScoreEntry.__table__
 CORRECT_ROLES = ("office", "committee")
 CORRECTED_KIND = "result_corrected"
 UNIT_ROLES = ("unit_head", "unit_staff")
@@ -60,6 +60,16 @@ def _check_item(conn: Connection, cycle: dict, category: str, item: str) -> None
     if item not in COMPONENT_ITEMS and item not in codes:
         raise InvalidInput(f"没有指标 {item} — {category} has no scored item {item!r} (known: "
                            f"{', '.join(codes + list(COMPONENT_ITEMS))})", item=item)
+
+
+def _refuse_same(conn: Connection, cycle: dict, unit, item: str, value: Decimal) -> None:
+    """A correction that changes nothing is refused (nothing to record or notify)."""
+    old = conn.execute(select(_s.c.value).where(_s.c.cycle_id == cycle["id"],
+                                                _s.c.unit_id == unit.id,
+                                                _s.c.item == item)).scalar()
+    if old is not None and Decimal(old) == value:
+        raise InvalidInput(f"{unit.code} {item} 的得分已是 {old},无需更正 — the score is already "
+                           f"{old}; nothing to correct", unit=unit.code, item=item)
 
 
 def _apply(conn: Connection, cycle: dict, actor: Actor, unit, item: str, value: Decimal,
@@ -139,6 +149,7 @@ def correct_result(db: Database, year: int, actor: Actor, unit_code: str, item: 
         if unit is None:
             raise NotFound(f"没有单位编码 {unit_code} — no unit {unit_code!r}", unit=unit_code)
         _check_item(conn, cycle, unit.category, item)
+        _refuse_same(conn, cycle, unit, item, new_value)
         now = utcnow()
         payload, changes = _apply(conn, cycle, actor, unit, item, new_value, reason, None, now)
         text = _summary(unit, item, payload["scores"], payload["results"])

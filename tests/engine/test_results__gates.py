@@ -126,6 +126,8 @@ def test_a_correction_is_recorded_republished_and_notified(db, actors):
         correct_result(db, 2026, OFFICE, "101", "K1", "95", "  ")
     with pytest.raises(InvalidInput):
         correct_result(db, 2026, OFFICE, "101", "K9", "95", "没有这个指标")
+    with pytest.raises(InvalidInput, match="无需更正"):
+        correct_result(db, 2026, OFFICE, "101", "K1", "80.0", "同值")
     assert results(db)["101"] == ("80.00", "良好", 2, 1)
     with freeze_time("2027-02-01T03:00:00"):
         changes = correct_result(db, 2026, committee(db), "101", "K1", "95",
