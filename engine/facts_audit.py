@@ -2,9 +2,11 @@
 
 :func:`check_projections` replays every cycle's fact entries (``engine.facts``, in the
 shape described in :mod:`engine.evaluation_facts`) and compares them with the tables
-the pages read: ``score_entries`` (value, who entered it), ``vetoes`` and ``results``
-(values, revision and publication). A row the chain does not account for, a row the
-chain has but the table lacks, and a row that differs are each reported.
+the pages read: ``score_entries`` (value, who entered it), ``vetoes``, ``results``
+(values, revision and publication) and ``result_changes`` (old and new values of each
+revision after the first; those older than a backfilled revision predate the chain).
+A row the chain does not account for, a row the chain has but the table lacks, and a
+row that differs are each reported.
 ``engine.audit.verify`` calls it after the chains themselves verified.
 """
 
@@ -18,10 +20,11 @@ from sqlalchemy import Connection, select
 from .facts import (MIGRATION, RESULTS_ADJUST, RESULTS_COMPUTE, RESULTS_CORRECT,
                     RESULTS_PUBLISH, SCORE_ENTER, SCORE_IMPORT, VETO_RECORD, VETO_REMOVE)
 from .models import HistoryEntry
-from .scoring_models import Cycle, ResultRow, ScoreEntry, Veto
+from .scoring_models import Cycle, ResultChange, ResultRow, ScoreEntry, Veto
 
 _h, _c = HistoryEntry.__table__, Cycle.__table__
 _s, _v, _r = ScoreEntry.__table__, Veto.__table__, ResultRow.__table__
+_rc = ResultChange.__table__
 REPLAYED = (SCORE_ENTER, SCORE_IMPORT, VETO_RECORD, VETO_REMOVE, RESULTS_COMPUTE,
             RESULTS_PUBLISH, RESULTS_CORRECT, RESULTS_ADJUST, MIGRATION)
 VALUE_KEYS = ("indicator", "public", "leadership", "composite", "grade", "rank", "vetoed")
@@ -36,6 +39,10 @@ class Replayed:
     scores: dict[tuple[int, str], tuple[str, str, int]] = field(default_factory=dict)
     vetoes: dict[int, tuple[int, str, str, int]] = field(default_factory=dict)
     results: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: (unit id, revision) → (old, new, seq): the ``result_changes`` rows the facts made
+    changes: dict[tuple[int, int], tuple[dict, dict, int]] = field(default_factory=dict)
+    #: unit id → the revision a backfill found (older changes predate the chain)
+    baseline: dict[int, int] = field(default_factory=dict)
     last_seq: int = 0
 
     def apply(self, seq: int, actor: str, patch: dict[str, Any]) -> None:
@@ -51,6 +58,10 @@ class Replayed:
         for r in patch.get("results") or ():
             self.results[int(r["unit_id"])] = {"values": r["after"], "revision": r["revision"],
                                                 "published_at": None, "seq": seq}
+            if r.get("before") is not None:
+                self.changes[(int(r["unit_id"]), r["revision"])] = (r["before"], r["after"], seq)
+            elif r["revision"] > 1:  # a backfilled result: its earlier changes are history
+                self.baseline[int(r["unit_id"])] = r["revision"]
         for unit_id, at in (patch.get("published") or {}).items():
             found = self.results.setdefault(int(unit_id), {"values": None, "revision": None,
                                                            "published_at": None, "seq": seq})
@@ -141,12 +152,33 @@ def _results(conn: Connection, cycle, state: Replayed) -> list[Problem]:
     return out
 
 
+def _changes(conn: Connection, cycle, state: Replayed) -> list[Problem]:
+    out, seen = [], set()
+    for row in conn.execute(select(_rc).where(_rc.c.cycle_id == cycle.id).order_by(_rc.c.id)):
+        key = (row.unit_id, row.revision)
+        seen.add(key)
+        fact = state.changes.get(key)
+        where = f"结果变动 result change unit {row.unit_id} revision {row.revision}"
+        if fact is None:
+            if row.revision > state.baseline.get(row.unit_id, 0):
+                out.append((cycle.instance_id, state.last_seq,
+                            f"{where}: 链中无记录 — not recorded in the chain"))
+        elif (dict(row.old), dict(row.new)) != (fact[0], fact[1]):
+            out.append((cycle.instance_id, fact[2],
+                        f"{where}: 表中与链中不符 — the table differs from the chain"))
+    out += [(cycle.instance_id, fact[2], f"结果变动 result change unit {u} revision {rev}: "
+                                         f"表中缺失 — recorded in the chain, missing from the "
+                                         f"table")
+            for (u, rev), fact in state.changes.items() if (u, rev) not in seen]
+    return out
+
+
 def check_projections(conn: Connection) -> list[Problem]:
     """``(instance id, seq, reason)`` for every projection row that the chain does not
     account for (empty when they agree)."""
     problems: list[Problem] = []
     for cycle in conn.execute(select(_c.c.id, _c.c.instance_id, _c.c.year).order_by(_c.c.id)):
         state = replay(conn, cycle.instance_id)
-        for check in (_scores, _vetoes, _results):
+        for check in (_scores, _vetoes, _results, _changes):
             problems += check(conn, cycle, state)
     return problems

@@ -115,3 +115,20 @@ def test_each_cycle_is_replayed_on_its_own(db):
     found = reasons(db)
     assert any("missing from the table" in r for r in found)
     assert any("K2 = 60" in r and "not recorded in the chain" in r for r in found)
+
+
+def test_a_result_change_edited_or_deleted_by_sql_is_reported(db):
+    from engine.scoring_models import ResultChange
+    _rc = ResultChange.__table__
+    published_year(db)
+    correct_result(db, 2026, OFFICE, "101", "K1", "95", "复核")
+    assert reasons(db) == []
+    with db.read() as conn:
+        first, second = conn.execute(select(_rc.c.id, _rc.c.new).order_by(_rc.c.id)).all()
+    with db.write() as conn:  # rewrite what the correction did to 101, drop 102's change
+        conn.execute(update(_rc).where(_rc.c.id == first.id)
+                     .values(new={**first.new, "composite": "99.00"}))
+        conn.execute(delete(_rc).where(_rc.c.id == second.id))
+    found = reasons(db)
+    assert any("result change" in r and "differs" in r for r in found)
+    assert any("result change" in r and "missing from the table" in r for r in found)
