@@ -32,7 +32,7 @@ from .evaluation_facts import (cycle_of_instance, cycle_on, moment, record, requ
                                require_unpublished)
 from .exceptions import InvalidInput, NotFound
 from .facts import (RESULTS_COMPUTE, RESULTS_PUBLISH, SCORE_ENTER, SCORE_IMPORT, VETO_RECORD,
-                    VETO_REMOVE)
+                    VETO_REMOVE, SYSTEMS_BIND)
 from .instances import fire
 from .models import HistoryEntry, Unit
 from .result_store import (VALUE_KEYS, indicator_systems, recompute,  # noqa: F401
@@ -44,7 +44,8 @@ from .scores import (COMPONENT_ITEMS, ENTRY_ROLES, OFFICE, SCORE_HEADERS,  # noq
 
 _u, _h = Unit.__table__, HistoryEntry.__table__
 _r = ResultRow.__table__
-INPUT_FACTS = (SCORE_ENTER, SCORE_IMPORT, VETO_RECORD, VETO_REMOVE, RESULTS_COMPUTE)
+INPUT_FACTS = (SCORE_ENTER, SCORE_IMPORT, VETO_RECORD, VETO_REMOVE, SYSTEMS_BIND,
+               RESULTS_COMPUTE)
 PUBLISH_TRIGGER = "approve_results"
 EXPORT_COLUMNS = ("排名 rank", "单位编码 code", "单位名称 unit", "指标评估 indicator",
                   "公众评议 public", "领导评价 leadership", "综合得分 composite", "等次 grade",
@@ -84,8 +85,9 @@ def _check_publishable(conn: Connection, cycle: dict) -> None:
         _h.c.instance_id == cycle["instance_id"], _h.c.trigger.in_(INPUT_FACTS))
         .order_by(_h.c.seq.desc()).limit(1)).scalar()
     if last is not None and last != RESULTS_COMPUTE:
-        raise InvalidInput("计算结果后得分或一票否决有变动,须重新计算后才能公布 — scores or "
-                           "vetoes changed after the last computation; recompute first")
+        raise InvalidInput("计算结果后得分、一票否决或指标体系有变动,须重新计算后才能公布 — "
+                           "scores, vetoes or the indicator system changed after the last "
+                           "computation; recompute first")
 
 
 def publish_on(conn: Connection, db: Database, cycle: dict, actor: Actor, role: str,

@@ -170,3 +170,24 @@ def test_a_correction_before_publication_is_refused(db):
     with pytest.raises(StageClosed) as refused:
         correct_result(db, 2026, OFFICE, "101", "K1", "95", "更正")
     assert refused.value.context["gate"] == "correct_results"
+
+
+def test_a_system_bound_after_computing_must_be_recomputed_before_publication(db):
+    iid = scoring_year(db)
+    rows = [(c, i, 80) for c in ("101", "102", "201") for i in ("K1", "public", "leadership")]
+    assert enter_scores(db, 2026, OFFICE, rows) == []
+    compute_results(db, 2026, OFFICE)
+    walk_to(db, 2026, "review_approval")
+    # an adjustment of this year's system re-binds it after the computation
+    bind_system(db, 2026, "县直单位", [{"code": "K1", "name": "重点工作", "weight": 100,
+                                        "method": "attainment", "target": 160}])
+    before = entries(db, iid)
+    with pytest.raises(InvalidInput, match="指标体系"):
+        publish_results(db, 2026, committee(db))
+    assert entries(db, iid) == before
+    assert all(r["published_at"] is None for r in read_results(db, 2026))
+    compute_results(db, 2026, OFFICE)
+    publish_results(db, 2026, committee(db))
+    published = {r["code"]: r for r in read_results(db, 2026)}
+    assert published["101"]["indicator"] == "50.00"  # 80 of a target of 160
+    assert published["101"]["published_at"] is not None
