@@ -48,13 +48,16 @@ def test_each_transition_fires_only_for_its_roles(db, key):
         starters = field_rights(d, d.initial, name, starting=True)
         (data if "office" in starters else computed)[name] = value
     office = Actor(None, "office", None, frozenset({"office"}))
-    checked = 0
+    checked = skipped = 0
     for t in d.transitions:
         for source in t.sources:
+            if "category" in data:  # one system in force per year and category
+                data["category"] = f"类别{checked}"
             iid = start(db, key, office, unit_id=unit if d.subject == "unit" else None,
                         data=data, computed=computed).instance_id
-            for _, step in path_to(d, source):
-                fire(db, iid, step.trigger, actor(step.roles[0], unit), comment="意见")
+            if not _walk(db, iid, path_to(d, source), unit):
+                skipped += 1
+                continue
             assert get_instance(db, iid).state == source
             for role in ROLES:
                 if role in t.roles and not ROLES[role].read_only:
@@ -67,7 +70,29 @@ def test_each_transition_fires_only_for_its_roles(db, key):
             for role in (r for r in t.roles if is_unit_role(r)):
                 with pytest.raises(NotPermitted):
                     fire(db, iid, t.trigger, actor(role, other), comment="意见")
-            result = fire(db, iid, t.trigger, actor(t.roles[0], unit), comment="意见")
-            assert result.to_state == t.dest
+            if not _walk(db, iid, [(source, t)], unit):
+                skipped += 1
+                continue
+            assert get_instance(db, iid).state == t.dest
             checked += 1
-    assert checked == sum(len(t.sources) for t in d.transitions)
+    assert checked + skipped == sum(len(t.sources) for t in d.transitions)
+    # only the cycle's publication needs evaluation data (results computed for a year
+    # opened with open_cycle): its path is walked in test_results__gates
+    assert skipped == 0 or key == "evaluation_cycle"
+    assert checked >= 5
+
+
+def _walk(db, iid, steps, unit) -> bool:
+    """Fire ``steps``; False when a declared effect refuses for want of evaluation data
+    (a cycle started directly has no year's results to publish) — and then nothing
+    moved."""
+    for _, step in steps:
+        version = get_instance(db, iid).version
+        try:
+            fire(db, iid, step.trigger, actor(step.roles[0], unit), comment="意见")
+        except InvalidInput:
+            if not step.effects:
+                raise
+            assert get_instance(db, iid).version == version
+            return False
+    return True
