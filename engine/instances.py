@@ -218,11 +218,16 @@ def _load_for_write(conn: Connection, instance_id: int, expected_version: int | 
 def _check_editable(comp: CompiledDefinition, row, actor: Actor, role: str | None,
                     instance_id: int, action: str, patch: Mapping[str, Any]) -> str:
     """The role ``actor`` saves ``patch`` with in the instance's state: one of the
-    state's editors (else NotPermitted, or InvalidInput when nobody may edit there),
-    holding the right to every field in the patch (else FieldNotEditable)."""
+    state's editors (else NotPermitted, or InvalidInput when nobody may edit there —
+    for data sent with a transition, FieldNotEditable naming the fields), holding the
+    right to every field in the patch (else FieldNotEditable)."""
     state = comp.definition.states[row.state]
     allowed = state.editors
     used = usable_role(actor, allowed, row.subject_unit_id, role)
+    if used is None and action != UPDATE_TRIGGER:
+        # data sent with a transition the actor may fire: name the fields refused
+        check_fields(comp.definition, row.state, actor, row.subject_unit_id, patch,
+                     role=role, instance_id=instance_id)
     if used is None:
         if not allowed:
             raise InvalidInput(f"状态 {row.state} 下不能修改数据 — data cannot be changed in "

@@ -174,3 +174,16 @@ def test_another_units_head_is_refused_by_the_unit_rule_first(db, actors, appeal
         update_data(db, appeal, actors["head102"], {"grounds": "x"})
     assert not isinstance(caught.value, FieldNotEditable)
     assert snapshot(db, appeal) == before
+
+
+def test_data_sent_with_a_transition_names_the_refused_field(db, actors):
+    """The office may fire a plan's start_review but not write the unit's goals with it:
+    the refusal names the field, not the unit roles."""
+    plan = start(db, "performance_plan", actors["staff101"], unit_code="101",
+                 data={"goals": "目标", "measures": "措施"}).instance_id
+    fire(db, plan, "submit", actors["head101"])
+    version = get_instance(db, plan).version
+    with pytest.raises(FieldNotEditable) as refused:
+        fire(db, plan, "start_review", actors["office"], data={"goals": "改写"})
+    assert refused.value.context["field"] == "goals"
+    assert get_instance(db, plan).version == version
