@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from engine.exceptions import FieldNotEditable
+
 from engine import (InvalidInput, InvalidTransition, NotPermitted, fire, get_instance,
                     list_instances, read_history, start, update_data)
 
@@ -68,8 +70,9 @@ def test_data_can_only_be_changed_where_the_state_allows(db, actors, plan):
     fire(db, plan, "submit", actors["head101"])
     with pytest.raises(InvalidInput):
         update_data(db, plan, actors["staff101"], {"goals": "changed after submit"})
-    with pytest.raises(InvalidInput):
+    with pytest.raises(FieldNotEditable) as refused:  # nobody may edit in 已报送
         fire(db, plan, "start_review", actors["office"], data={"goals": "office rewrites"})
+    assert refused.value.context["fields"] == {"goals": []}
     assert get_instance(db, plan).data["goals"] == "g"
 
 
