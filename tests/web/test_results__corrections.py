@@ -71,6 +71,8 @@ def test_a_correction_is_recorded_republished_and_told_to_the_unit(published, cl
 def test_the_history_is_shown_read_only_to_the_committee_and_auditors(published, client_for,
                                                                       user):
     body = page(client_for(user))
+    title = body[body.index("<title>"):body.index("</title>")]
+    assert "<section" not in title and body.count('id="fact-history"') == 1
     history = body[body.index('id="fact-history"'):]
     history = history[:history.index("</section>")]
     assert "公布结果" in history and "计算结果" in history and "导入得分" in history
