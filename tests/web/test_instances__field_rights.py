@@ -214,7 +214,7 @@ def test_an_appeal_shows_its_item_and_filing_time_as_text(client_for, web_db):
                    computed={"item": "K1", "filed_in_time": "no"}).instance_id
     unit_page = client_for("head101").get(f"/instances/{appeal}").get_data(as_text=True)
     assert set(browser_form(unit_page)) == {"field_grounds", "field_evidence"}
-    assert '<dd id="data-filed_in_time">no</dd>' in unit_page
+    assert '<dd id="data-filed_in_time">否</dd>' in unit_page  # the value as people read it
     assert '<dd id="data-item">K1</dd>' in unit_page
     forged = client_for("head101").post(f"/instances/{appeal}/save",
                                         {"field_grounds": "K1 有误", "field_filed_in_time": "yes",

@@ -45,6 +45,21 @@ def label(value) -> str:
     return getter(lang()) if callable(getter) and hasattr(value, "zh") else str(value)
 
 
+#: how the bundled definitions' choice values read on a page
+CHOICE_LABELS = {"yes": ("是", "Yes"), "no": ("否", "No"),
+                 "direct": ("直接计分", "Direct score"),
+                 "attainment": ("目标完成率", "Target attainment"),
+                 "rank": ("名次计分", "Points by rank")}
+
+
+def choice(value) -> str:
+    """A choice field's stored value as people read it (是/否 …); others unchanged."""
+    known = CHOICE_LABELS.get(value) if isinstance(value, str) else None
+    if known is None:
+        return "" if value is None else str(value)
+    return known[1] if lang() == "en" else known[0]
+
+
 def localtime(moment, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A stored (naive UTC) time as local wall-clock text."""
     if moment is None:
@@ -60,6 +75,7 @@ def init_app(app: Flask) -> None:
                    default_translation_directories=str(TRANSLATIONS))
     app.jinja_env.filters["label"] = label
     app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["choice"] = choice
     app.jinja_env.globals.update(lang=lang, LOCALES=LOCALES,
                                  is_authenticated=lambda: current_user.is_authenticated)
 
