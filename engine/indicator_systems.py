@@ -170,10 +170,24 @@ def _refuse_moved(conn: Connection, system_id: int, seq: int, year: int,
             f"instead", instance=system_id, year=was_year, category=was_category)
 
 
+def _refuse_published(db: Database, conn: Connection, year: int | None, what: str) -> None:
+    """Refuse ``what`` for a year whose results are published (its systems are fixed)."""
+    cycle = _cycle_of(conn, year) if year is not None else None
+    if cycle is not None and _published(db, cycle):
+        raise InvalidInput(
+            f"{year} 年度考评结果已公布,该年度的指标体系不能再{what[0]};如需用于下一年度,"
+            f"请复制为新年度的指标体系 — the {year} results are published: its indicator "
+            f"systems cannot be {what[1]}; copy one into the next year instead", year=year)
+
+
 @effect("bind_indicator_system")
 def _bind_effect(call: EffectCall) -> None:
-    """``put_in_force`` / ``finish_adjustment``: bind the system to its year's cycle."""
+    """``put_in_force`` / ``finish_adjustment``: bind the system to its year's cycle;
+    ``start_adjustment``: refused once the year's results are published."""
     conn, data = call.conn, call.data
+    if call.trigger == "start_adjustment":
+        _refuse_published(call.db, conn, year_of(data), ("调整", "adjusted"))
+        return
     year, category = year_of(data), data.get("category")
     if year is None or not category:
         raise InvalidInput("指标体系须填写适用年度和单位类别 — an indicator system needs its "
@@ -355,6 +369,7 @@ def _copy(db: Database, actor: Actor, year: int, pick, what: str) -> list[int]:
     validate_patch(comp.definition, {"year": year})
     with db.write() as conn:
         _serialise(conn, year, "copy")
+        _refuse_published(db, conn, year, ("新增", "added"))
         rows = _systems(conn)
         sources = pick(rows)
         if not sources:

@@ -13,7 +13,7 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from engine import Actor, InvalidInput, NotFound, fire, read_history, start, update_data
-from engine import verify_history
+from engine import get_instance, verify_history
 from engine.cycles import cycle_for_year, open_cycle
 from engine.facts import SYSTEMS_BIND
 from engine.indicator_systems import bound_systems, copy_system, copy_year, list_systems
@@ -248,8 +248,13 @@ def test_a_published_year_keeps_its_systems(db, actors):
     fire(db, cycle, "approve_results", COMMITTEE)  # publishes
     before = binds(db, 2025)
     system = bound(db, 2025)["县直单位"]["system_id"]
-    adjust(db, system, rows(50, 50))  # the system's own record changes …
-    assert binds(db, 2025) == before  # … the published year's binding does not
+    version = get_instance(db, system).version
+    with pytest.raises(InvalidInput, match="结果已公布"):  # no adjustment once published
+        fire(db, system, "start_adjustment", COMMITTEE, comment="调整")
+    assert get_instance(db, system).version == version
+    with pytest.raises(InvalidInput, match="结果已公布"):  # nor a copy into that year
+        copy_system(db, system, 2025, OFFICE)
+    assert binds(db, 2025) == before
     late = start(db, "indicator_system", OFFICE, data={
         "year": 2025, "category": "驻县单位", "indicators": rows(100)}).instance_id
     for trigger, who in (("submit", OFFICE), ("start_review", COMMITTEE),
@@ -298,15 +303,16 @@ def test_two_systems_put_in_force_at_once_only_one_wins(db, actors):
 
 @freeze_time("2026-06-15 02:00:00")
 def test_an_adjustment_cannot_move_a_system_to_another_year_or_category(db, actors):
+    from engine.exceptions import FieldNotEditable
+
     open_cycle(db, 2026, OFFICE, child_keys=())
     iid = in_force(db, 2026)
     fire(db, iid, "start_adjustment", COMMITTEE, comment="调整")
-    update_data(db, iid, OFFICE, {"year": 2027, "adjustment_reason": "改年度"})
-    with pytest.raises(InvalidInput, match="不能改变适用年度"):
-        fire(db, iid, "finish_adjustment", COMMITTEE, comment="调整完成")
-    update_data(db, iid, OFFICE, {"year": 2026, "category": "乡镇场"})
-    with pytest.raises(InvalidInput, match="单位类别"):
-        fire(db, iid, "finish_adjustment", COMMITTEE, comment="调整完成")
-    update_data(db, iid, OFFICE, {"category": "县直单位", "indicators": rows(30, 70)})
+    version = get_instance(db, iid).version
+    for change in ({"year": 2027}, {"category": "乡镇场"}):  # only indicators and reason
+        with pytest.raises(FieldNotEditable):
+            update_data(db, iid, OFFICE, {**change, "adjustment_reason": "改年度"})
+    assert get_instance(db, iid).version == version
+    update_data(db, iid, OFFICE, {"indicators": rows(30, 70), "adjustment_reason": "调权重"})
     fire(db, iid, "finish_adjustment", COMMITTEE, comment="调整完成")
     assert [r["weight"] for r in bound(db, 2026)["县直单位"]["indicators"]] == [30, 70]
