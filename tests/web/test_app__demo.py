@@ -18,6 +18,7 @@ from rich.console import Console
 from sqlalchemy import func, select, text
 
 from engine import Database, verify_history
+from engine.anchor import anchor_document, list_anchors, verify_anchor
 from engine.cycles import cycle_for_year
 from engine.dashboard import cycles, overdue
 from engine.models import HistoryEntry, Instance, Timer, Unit
@@ -52,9 +53,13 @@ def test_demo_sets_up_the_sample_city_with_realistic_progress(tmp_path):
         with freeze_time("2026-11-28 02:00:00"):
             late = overdue(db)
         report = verify_history(db)
+        anchors = list_anchors(db)
+        pinned_key = (tmp_path / "anchor-key.pem.pub").read_text()
+        checked = verify_anchor(db, anchor_document(db, anchors[0]["id"]), pinned_key)
     finally:
         db.dispose()
     assert first.exit_code == 0 and again.exit_code == 0, first.output + again.output
+    assert len(anchors) == 1 and checked.ok  # the demo signs one anchor, with its own key
     assert "perfeval-demo" in first.output and "head_101" in first.output
     assert "reusing" in again.output
     assert units == 74

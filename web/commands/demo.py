@@ -282,6 +282,22 @@ def _credentials(shown: list[tuple[str, str, str]]) -> Table:
     return table
 
 
+def _demo_anchor(db: Database, folder: Path, console: Console) -> Path:
+    """The demo signs audit anchors like a production office would: a key in the demo
+    folder (unless ``PERFEVAL_ANCHOR_KEY`` names one), used by the demo's scheduler for
+    the daily anchor, and a first anchor now if none was written yet."""
+    from engine.anchor import anchor, list_anchors
+    from engine.anchor_keys import KEY_ENV, keygen, signing_key
+
+    path = Path(os.environ.get(KEY_ENV) or folder / "anchor-key.pem")
+    if not path.exists():
+        keygen(path)
+    if not list_anchors(db, limit=1):
+        written = anchor(db, signing_key(path), origin="demo", created_by="demo")
+        console.print(f"已签发审计锚点 audit anchor #{written['id']} (密钥 key: {path})")
+    return path.resolve()
+
+
 def _secret_key(folder: Path) -> str:
     path = folder / "secret_key"
     if not path.exists():
@@ -322,9 +338,11 @@ def _web_demo(db: Database, folder: Path, host: str, port: int, no_serve: bool) 
     console.print(f"数据库 database: {db.engine.url}")
     files = None if os.environ.get("PERFEVAL_ATTACHMENT_DIR") else folder / "attachments"
     shown = setup_web_demo(db, console, attachments=files)  # where the app looks for them
+    key = _demo_anchor(db, folder, console)
     console.print(_credentials(shown))
     if no_serve:
         return
+    os.environ.setdefault("PERFEVAL_ANCHOR_KEY", str(key))  # the scheduler's daily anchor
     from ..app import create_app
     from .serve import serve_app
 
