@@ -196,6 +196,9 @@ def test_stage_gates_publication_corrections_and_history(db_url):
                              "--item", "K1", "--value", "95", "--reason", "复核更正",
                              "--as", "office", "--db", db_url, "--json").output)
     assert {c["unit_id"] for c in changes} and all(c["revision"] == 2 for c in changes)
+    told = run("results", "correct", "--year", "2026", "--unit", "101", "--item", "K1",
+               "--value", "99", "--reason", "再次复核", "--as", "office", "--db", db_url).output
+    assert "101 县发展和改革局:" in told and "第" in told  # the unit as people know it
     history = run("results", "history", "--year", "2026", "--db", db_url).output
     assert "更正结果" in history and "102 K1: 80 → 95" in history and "复核更正" in history
     assert history.index("更正结果") < history.index("公布结果") < history.index("计算结果")

@@ -7,9 +7,12 @@ needs) and recorded in the cycle's hash chain; ``results history`` lists the rec
 from __future__ import annotations
 
 import click
+from sqlalchemy import select
 
 from engine import actor_for
+from engine.clock import to_local
 from engine.exceptions import InvalidInput
+from engine.models import Unit
 from engine.evaluation_steps import allowed_steps, fact_history
 from engine.results import (adjust_for_appeal, compute_results, correct_result, enter_scores,
                             export_results, import_scores, publish_results, read_results,
@@ -131,7 +134,7 @@ def _register_changes(main: click.Group) -> None:
         """Correct one value of a published year; recompute, re-publish, notify."""
         changes = correct_result(db, year, actor_for(db, username), unit_code, item, value,
                                  reason)
-        emit(as_json, changes, _changes_text(changes))
+        emit(as_json, changes, _changes_text(db, changes))
 
 
 def _register_reads(results: click.Group) -> None:
@@ -154,7 +157,7 @@ def _register_reads(results: click.Group) -> None:
         """The year's score and result facts (who, when, before → after, reason)."""
         facts = fact_history(db, year)
         emit(as_json, [{**f, "label": f["label"].zh} for f in facts], "\n".join(
-            f"#{f['seq']} {f['at']:%Y-%m-%d %H:%M} {f['actor']} {f['label'].zh}"
+            f"#{f['seq']} {to_local(f['at']):%Y-%m-%d %H:%M} {f['actor']} {f['label'].zh}"
             f"{' — ' + f['reason'] if f['reason'] else ''}"
             + "".join(f"\n    {line}" for line in f["lines"]) for f in facts) or "—")
 
@@ -191,11 +194,15 @@ def _register_appeal(main: click.Group) -> None:
     def adjust_cmd(db, as_json, appeal_id, item, value, decision, username):
         """Decide APPEAL_ID by correcting one value; recompute, re-rank, re-publish."""
         changes = adjust_for_appeal(db, appeal_id, actor_for(db, username), item, value, decision)
-        emit(as_json, changes, _changes_text(changes))
+        emit(as_json, changes, _changes_text(db, changes))
 
 
-def _changes_text(changes) -> str:
+def _changes_text(db, changes) -> str:
+    with db.read() as conn:
+        names = {r.id: f"{r.code} {r.name}" for r in conn.execute(
+            select(Unit.id, Unit.code, Unit.name))}
     return "\n".join(
-        f"unit {c['unit_id']}: {c['old']['composite']}/{c['old']['grade']}/#{c['old']['rank']}"
-        f" → {c['new']['composite']}/{c['new']['grade']}/#{c['new']['rank']}"
+        f"{names.get(c['unit_id'], c['unit_id'])}: {c['old']['composite']}/{c['old']['grade']}"
+        f"/第{c['old']['rank'] or '—'}名"
+        f" → {c['new']['composite']}/{c['new']['grade']}/第{c['new']['rank'] or '—'}名"
         for c in changes) or "无变化 no change"
