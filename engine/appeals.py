@@ -27,7 +27,7 @@ from .exceptions import Conflict, InvalidInput, StageClosed
 from .gates import require_stage
 from .indicator_systems import bound_systems
 from .fields import validate_patch
-from .instances import FireResult, start, start_roles
+from .instances import FireResult, _resolve_unit, start, start_roles
 from .models import Instance, Unit
 from .registry import latest
 from .scoring_models import Cycle, ResultRow
@@ -63,8 +63,10 @@ def appeal_deadline(db: Database, year: int, unit_id: int) -> date:
 
 
 def file_appeal(db: Database, year: int, actor: Actor, grounds: str, *,
-                unit_id: int | None = None, item: str = OVERALL) -> FireResult:
-    """File an appeal of the actor's unit (or ``unit_id``, for the office) against its
+                unit_id: int | None = None, item: str = OVERALL,
+                unit_code: str | None = None) -> FireResult:
+    """File an appeal of the actor's unit (or ``unit_id`` / ``unit_code``, for the
+    office; NotFound for an unknown code) against its
     published ``year`` result on ``item`` (an indicator code of the system bound to the
     year for the unit's category, ``public``, ``leadership`` or, by default,
     ``overall``), as a child of the cycle. Only while the cycle is in a stage of the
@@ -78,13 +80,11 @@ def file_appeal(db: Database, year: int, actor: Actor, grounds: str, *,
     insert share one transaction that first locks the cycle's row (``FOR UPDATE`` on
     PostgreSQL; SQLite serialises writers), so two filings at once cannot both pass.
     """
-    unit = unit_id if unit_id is not None else actor.unit_id
-    if unit is None:
-        raise InvalidInput("须指定申诉单位 — which unit appeals?")
     item = (item or OVERALL).strip()
     cycle = cycle_for_year(db, year)
     comp = latest(db, APPEAL_KEY)
     with db.write() as conn:
+        unit = _appeal_unit(conn, actor, unit_id, unit_code)
         role = usable_role(actor, start_roles(comp), unit)
         if role is None:
             raise denial(actor, start_roles(comp), unit, "start", definition=APPEAL_KEY)
@@ -103,6 +103,16 @@ def file_appeal(db: Database, year: int, actor: Actor, grounds: str, *,
             utcnow())
         digest = conn.execute(select(_i.c.last_hash).where(_i.c.id == instance_id)).scalar()
     return FireResult(instance_id, None, comp.definition.initial, 1, digest)
+
+
+def _appeal_unit(conn: Connection, actor: Actor, unit_id: int | None,
+                 unit_code: str | None) -> int:
+    """The appealing unit: ``unit_code`` or ``unit_id`` if given, else the actor's."""
+    unit = _resolve_unit(conn, unit_code, unit_id)
+    unit = unit if unit is not None else actor.unit_id
+    if unit is None:
+        raise InvalidInput("须指定申诉单位 — which unit appeals? (--unit CODE)")
+    return unit
 
 
 def _refuse_second(conn: Connection, comp, cycle: dict, unit: int, item: str,

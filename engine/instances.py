@@ -69,9 +69,12 @@ _SET_LAST_HASH = update(_i).where(_i.c.id == bindparam("w_id")).values(
 START_TRIGGER = "start"
 #: Definitions whose instances only a dedicated engine function creates, because it
 #: computes fields the filer must not set (an appeal's ``filed_in_time``) and enforces
-#: rules across instances (one appeal per indicator); a plain ``start`` by a unit user
-#: is refused (the office and the system may still start one directly, as a correction).
-DEDICATED_START = {"appeal": "engine.appeals.file_appeal / 结果页面「提出申诉」"}
+#: rules across instances (one appeal per indicator, the cycle's stage and the window);
+#: a plain ``start`` is refused for every actor, the office included, with this message.
+DEDICATED_START = {"appeal": (
+    "申诉须在考评结果页面「提出申诉」或通过 perfeval appeals file 提出 — appeals are filed "
+    "from the results page or `perfeval appeals file`, which check the stage, the window "
+    "and one appeal per indicator")}
 UPDATE_TRIGGER = "update_data"
 #: Same-state history entries that neither re-enter the state (timers) nor write a
 #: transition outbox row: saving data, the deadline changes of engine.extensions and
@@ -164,10 +167,8 @@ def start(db: Database, key: str, actor: Actor, *, unit_code: str | None = None,
     administrator or the system starting one may also set any field whose ``set_by``
     does not exclude them); ``computed`` is data the calling engine function computed
     itself (an appeal's ``filed_in_time``), validated but not rights-checked."""
-    if key in DEDICATED_START and not actor.is_org_wide:
-        raise InvalidInput(f"{key} 须通过专门的入口创建({DEDICATED_START[key]}) — "
-                           f"{key} instances are created by {DEDICATED_START[key]}, which "
-                           "checks the rules a plain start would bypass", definition=key)
+    if key in DEDICATED_START:
+        raise InvalidInput(DEDICATED_START[key], definition=key)
     comp = latest(db, key)
     d = comp.definition
     patch = validate_patch(d, data)

@@ -30,11 +30,13 @@ from .db import Database
 from .effects import EffectCall, effect
 from .evaluation_facts import (cycle_of_instance, cycle_on, moment, record, require_role,
                                require_unpublished)
-from .exceptions import InvalidInput, NotFound
+from .evaluation_steps import PUBLISH_STAGE
+from .exceptions import InvalidInput, NotFound, StageClosed
 from .facts import (RESULTS_COMPUTE, RESULTS_PUBLISH, SCORE_ENTER, SCORE_IMPORT, VETO_RECORD,
                     VETO_REMOVE, SYSTEMS_BIND)
 from .instances import fire
-from .models import HistoryEntry, Unit
+from .models import HistoryEntry, Instance, Unit
+from .registry import compiled
 from .result_store import (VALUE_KEYS, indicator_systems, recompute,  # noqa: F401
                            store_results)
 from .scoring import Result
@@ -42,7 +44,7 @@ from .scoring_models import ResultRow
 from .scores import (COMPONENT_ITEMS, ENTRY_ROLES, OFFICE, SCORE_HEADERS,  # noqa: F401
                      enter_scores, import_scores, record_veto, remove_veto, verified_by)
 
-_u, _h = Unit.__table__, HistoryEntry.__table__
+_u, _h, _i = Unit.__table__, HistoryEntry.__table__, Instance.__table__
 _r = ResultRow.__table__
 INPUT_FACTS = (SCORE_ENTER, SCORE_IMPORT, VETO_RECORD, VETO_REMOVE, SYSTEMS_BIND,
                RESULTS_COMPUTE)
@@ -120,12 +122,30 @@ def _publish(call: EffectCall) -> None:
 def publish_results(db: Database, year: int, actor: Actor, *,
                     comment: str | None = None) -> int:
     """Approve and publish ``year``'s results: fires the cycle's ``approve_results``
-    (committee, from 结果审定), whose effect publishes them; returns how many."""
+    (committee, from 结果审定), whose effect publishes them; returns how many. In any
+    other stage :class:`StageClosed` (gate ``publish_results``) names the one needed."""
     cycle = cycle_for_year(db, year)
+    _require_publish_stage(db, cycle["instance_id"])
     fire(db, cycle["instance_id"], PUBLISH_TRIGGER, actor, comment=comment)
     with db.read() as conn:
         return len(list(conn.execute(select(_r.c.id).where(
             _r.c.cycle_id == cycle["id"], _r.c.published_at.is_not(None))).scalars()))
+
+
+def _require_publish_stage(db: Database, cycle_instance_id: int) -> None:
+    """StageClosed unless the cycle is in 结果审定 (the state ``approve_results`` leaves)."""
+    with db.read() as conn:
+        row = conn.execute(select(_i.c.state, _i.c.definition_version_id).where(
+            _i.c.id == cycle_instance_id)).first()
+    if row is None or row.state == PUBLISH_STAGE:
+        return
+    definition = compiled(db, row.definition_version_id).definition
+    raise StageClosed(
+        f"审定并公布考评结果只能在「{definition.state_label(PUBLISH_STAGE).zh}」阶段进行,"
+        f"当前阶段为「{definition.state_label(row.state).zh}」 — publishing the results "
+        f"(approve_results) is allowed only in the cycle stage {PUBLISH_STAGE} (the cycle "
+        f"is in {row.state})", gate="publish_results", stage=row.state,
+        needed_stages=[PUBLISH_STAGE], instance=cycle_instance_id)
 
 
 def read_results(db: Database, year: int) -> list[dict[str, Any]]:

@@ -14,8 +14,8 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from engine.exceptions import WorkflowError
 
-from .commands import (audit, cycle, definitions, demo, instances, org, outbox, people, scoring,
-                       serve, systems, time, tokens)
+from .commands import (appeals, audit, cycle, definitions, demo, instances, org, outbox,
+                       people, scoring, serve, systems, time, tokens)
 
 
 class PerfevalGroup(click.Group):
@@ -47,5 +47,5 @@ def main() -> None:
 
 
 for module in (definitions, instances, org, audit, demo, outbox, people, cycle, scoring,
-               serve, systems, time, tokens):
+               appeals, serve, systems, time, tokens):
     module.register(main)

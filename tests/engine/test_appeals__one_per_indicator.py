@@ -129,7 +129,9 @@ def test_a_unit_cannot_bypass_filing_with_a_plain_start(db, actors, published):
         with pytest.raises(InvalidInput) as refused:
             start(db, "appeal", actors["head101"], unit_code="101",
                   data={"grounds": "x", "item": "K1", "filed_in_time": "yes"})
-        assert "file_appeal" in refused.value.message
+        assert "perfeval appeals file" in refused.value.message
+        with pytest.raises(InvalidInput):  # nor the office's (no stage, window, one per item)
+            start(db, "appeal", OFFICE, unit_code="101", data={"grounds": "x"})
         assert appeals(db) == []
         late = file_appeal(db, 2026, actors["head101"], "重点工作", item="K1")
     [appeal] = appeals(db)

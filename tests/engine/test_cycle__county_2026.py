@@ -334,9 +334,8 @@ def test_the_2026_county_year(county):
         with pytest.raises(InvalidTransition) as closed:
             fire(db, evaluation.id, "acknowledge", OFFICE)
         assert "closed" in closed.value.message
-        with pytest.raises(InvalidTransition):
-            start(db, "appeal", OFFICE, unit_id=evaluation.subject_unit_id,
-                  parent_id=cycle.instance_id, data={"grounds": "x"})
+        with pytest.raises(InvalidTransition):  # StageClosed: 关闭 is no appeal stage
+            file_appeal(db, 2026, OFFICE, "x", unit_id=evaluation.subject_unit_id)
 
     report = verify_history(db)
     assert report.ok, report.problems

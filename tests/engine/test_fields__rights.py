@@ -10,11 +10,13 @@ from __future__ import annotations
 import pytest
 from freezegun import freeze_time
 
-from engine import fire, get_instance, read_history, start, update_data, verify_history
+from engine import (fire, get_instance, list_instances, read_history, start, update_data,
+                    verify_history)
 from engine.cycles import open_cycle
-from engine.exceptions import FieldNotEditable, GuardFailed, NotPermitted
+from engine.exceptions import FieldNotEditable, GuardFailed, InvalidInput, NotPermitted
 from engine.timers import sweep
 
+from appeal_support import seed_appeal
 from time_support import local
 
 
@@ -42,9 +44,7 @@ def refused(db, instance_id: int, call, field: str) -> FieldNotEditable:
 def appeal(db, actors):
     """A late appeal of unit 101 on K1 (as file_appeal records one: item and
     filed_in_time computed, not set by anyone)."""
-    return start(db, "appeal", actors["office"], unit_code="101",
-                 data={"grounds": "K1 得分有误"},
-                 computed={"item": "K1", "filed_in_time": "no"}).instance_id
+    return seed_appeal(db, "101", "K1 得分有误", item="K1", filed_in_time="no")
 
 
 def test_a_unit_cannot_flip_filed_in_time_or_re_target_its_appeal(db, actors, appeal):
@@ -73,13 +73,13 @@ def test_a_unit_cannot_flip_filed_in_time_or_re_target_its_appeal(db, actors, ap
     assert verify_history(db).ok
 
 
-def test_the_office_starts_an_appeal_directly_only_with_the_unit_fields(db, actors):
-    with pytest.raises(FieldNotEditable) as caught:
-        start(db, "appeal", actors["office"], unit_code="101",
-              data={"grounds": "x", "filed_in_time": "yes"})
-    assert caught.value.context["fields"] == {"filed_in_time": ["system"]}
-    started = start(db, "appeal", actors["office"], unit_code="101", data={"grounds": "纸质申诉"})
-    assert get_instance(db, started.instance_id).data == {"grounds": "纸质申诉"}
+def test_the_office_cannot_start_an_appeal_directly_either(db, actors):
+    """Not even with only the unit's fields: appeals are filed through file_appeal."""
+    for data in ({"grounds": "纸质申诉"}, {"grounds": "x", "filed_in_time": "yes"}):
+        with pytest.raises(InvalidInput) as refused:
+            start(db, "appeal", actors["office"], unit_code="101", data=data)
+        assert "perfeval appeals file" in refused.value.message
+    assert list_instances(db, key="appeal", limit=10) == []
 
 
 def test_the_office_writes_its_decision_but_not_the_grounds_or_results(db, actors, appeal):
@@ -87,8 +87,7 @@ def test_the_office_writes_its_decision_but_not_the_grounds_or_results(db, actor
     with pytest.raises(GuardFailed):
         fire(db, appeal, "admit", office)  # late: the guard refuses, the flag stands
     fire(db, appeal, "reject", office, comment="逾期")
-    early = start(db, "appeal", office, unit_code="101", data={"grounds": "g"},
-                  computed={"item": "K2", "filed_in_time": "yes"}).instance_id
+    early = seed_appeal(db, "101", "g", item="K2", filed_in_time="yes")
     fire(db, early, "admit", office)
     fire(db, early, "start_review", office)
     refused(db, early, lambda: update_data(db, early, office, {"grounds": "改写"}), "grounds")

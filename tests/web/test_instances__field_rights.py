@@ -13,6 +13,8 @@ import pytest
 from engine import actor_for, fire, get_instance, read_history, start, update_data
 from engine.setup import load_definitions
 from web_support import app, client_for, plan, web_db  # noqa: F401
+import cycle_support  # noqa: F401,E402 — puts tests/engine (appeal_support) on the path
+from appeal_support import seed_appeal  # noqa: E402
 
 CHOICE_FORM = """\
 schema_version: 1
@@ -209,9 +211,7 @@ def test_a_stale_save_is_a_409_on_the_page_with_the_current_data(client_for, web
 
 
 def test_an_appeal_shows_its_item_and_filing_time_as_text(client_for, web_db):
-    office = actor_for(web_db, "office")
-    appeal = start(web_db, "appeal", office, unit_code="101", data={"grounds": "K1 有误"},
-                   computed={"item": "K1", "filed_in_time": "no"}).instance_id
+    appeal = seed_appeal(web_db, "101", "K1 有误", item="K1", filed_in_time="no")
     unit_page = client_for("head101").get(f"/instances/{appeal}").get_data(as_text=True)
     assert set(browser_form(unit_page)) == {"field_grounds", "field_evidence"}
     assert '<dd id="data-filed_in_time">否</dd>' in unit_page  # the value as people read it

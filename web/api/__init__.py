@@ -16,7 +16,8 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)
 
 # the modules register the routes
-from . import attachments, audit_anchors, auth, instances, me, org, results, systems  # noqa: E402
+from . import (appeals, attachments, audit_anchors, auth, instances, me, org,  # noqa: E402
+               results, systems)
 from .errors import json_response  # noqa: E402
 from .spec import document  # noqa: E402
 

@@ -189,8 +189,9 @@ def compute_results_(year: int, body: dict):
 def publish_results_(year: int, body: dict):
     """The committee approves the results (the cycle's ``approve_results``, from 结果
     审定), which publishes them; refused (422) when a unit in scope has no result or
-    scores changed since the last computation; 409 ``invalid_transition`` in any other
-    stage."""
+    scores changed since the last computation; in any other stage 409 ``stage_closed``
+    (details: ``gate`` ``publish_results``, ``stage``, ``needed_stages``
+    ``["review_approval"]``)."""
     count = publish_results(_db(), year, api_actor(), comment=body.get("comment") or None)
     return {"year": year, "count": count}
 
