@@ -63,10 +63,13 @@ def register(main: click.Group) -> None:
     @click.option("--threads", default=8, show_default=True, type=int)
     @click.option("--with-scheduler", is_flag=True,
                   help="Also run the timer sweep in this process (one web process only).")
-    def serve(host, port, threads, with_scheduler):
-        """Serve the web UI (settings from PERFEVAL_* environment variables)."""
+    @click.option("--db", "db_url", envvar="PERFEVAL_DATABASE_URL", default=None,
+                  help="Database URL (default: PERFEVAL_DATABASE_URL, else a SQLite file "
+                       "in ./instance).")
+    def serve(host, port, threads, with_scheduler, db_url):
+        """Serve the web UI (other settings from PERFEVAL_* environment variables)."""
         from ..app import create_app
 
-        app = create_app()
+        app = create_app({"DATABASE_URL": db_url} if db_url else None)
         serve_app(app, app.extensions["perfeval.db"], host=host, port=port,
                   with_scheduler=with_scheduler, threads=threads)
