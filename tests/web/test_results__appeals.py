@@ -63,8 +63,10 @@ def test_the_unit_sees_the_deadline_and_files_in_time(published, client_for, web
         page = head.get(f"/results/?year={YEAR}").get_data(as_text=True)
         assert "申诉截止日期: <strong>2027-03-08</strong>(结果公布后 5 个工作日内)" in page
         form = page[page.index('id="appeal-form"'):]
-        assert all(f'<option value="{i}">' in form for i in ("overall", "K1", "K2", "public"))
-        assert '<option value="T1">' not in form  # another category's indicator
+        assert all(f'<option value="{i}"' in form for i in ("overall", "K1", "K2", "public"))
+        assert '<option value="T1"' not in form  # another category's indicator
+        k1 = form[form.index('<option value="K1"'):]
+        assert k1[k1.index(">") + 1:k1.index("</option>")].startswith("K1 ")  # with its name
         response = file(head)
         assert response.status_code == 302
         view = get_instance(web_db, appeal_id(response))
@@ -90,8 +92,12 @@ def test_a_second_appeal_on_the_same_item_gets_the_engines_refusal(filed, client
         head = client_for("staff101")
         again = file(head, "K2", "再次申诉")
         other = file(head, "overall", "对综合结果有异议")
-    assert again.status_code == 409
-    assert "同一指标每个年度只能申诉一次" in again.get_data(as_text=True)
+    # back on the results page with the engine's reason, what was typed kept
+    assert again.status_code == 303 and "/results/" in again.headers["Location"]
+    with freeze_time(IN_WINDOW):
+        page = head.get(again.headers["Location"]).get_data(as_text=True)
+    assert "同一指标每个年度只能申诉一次" in page
+    assert ">再次申诉</textarea>" in page and '<option value="K2" selected>' in page
     assert other.status_code == 302
     assert get_instance(web_db, appeal_id(other)).data["item"] == "overall"
 

@@ -21,18 +21,18 @@ from pathlib import Path
 from typing import Callable
 
 from flask import (Blueprint, abort, flash, redirect, render_template, request, send_file,
-                   url_for)
+                   session, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engine.appeals import appeal_deadline, file_appeal
+from engine.appeals import appeal_deadline, file_appeal, item_label
 from engine.clock import local_today
 from engine.cycle_views import (appeal_changes, appeals_of, default_result_year, entry_items,
                                 items_by_unit, result_years, scope_units, unit_items,
                                 veto_rows, vetoes_of)
 from engine.cycles import cycle_for_year
 from engine.evaluation_steps import allowed_steps, fact_history
-from engine.exceptions import InvalidInput, NotFound, StageClosed
+from engine.exceptions import Conflict, InvalidInput, NotFound, StageClosed
 from engine.results import (adjust_for_appeal, compute_results, correct_result, enter_scores,
                             export_results, import_scores, publish_results, read_results,
                             record_veto, remove_veto)
@@ -115,8 +115,13 @@ def _appeal_context(year: int, rows: list[dict]) -> dict:
     db = get_db()
     deadline = appeal_deadline(db, year, me.unit_id)
     window = (cycle_for_year(db, year)["config"] or {}).get("appeal_window_working_days", 5)
+    items = unit_items(db, me.unit_id, overall=True, year=year)
+    cycle_instance = cycle_for_year(db, year)["instance_id"]
+    with db.read() as conn:  # 'K1 县委县政府重点工作', not the bare code
+        labels = {i: item_label(conn, me.unit_id, i, cycle_instance) for i in items}
     return {"deadline": deadline, "window": window, "late": local_today() > deadline,
-            "items": unit_items(db, me.unit_id, overall=True, year=year),
+            "items": items, "item_labels": labels,
+            "draft": session.pop("appeal_draft", None) or {},
             "appeals": [a for a in appeals_of(db, year) if a["unit_id"] == me.unit_id]}
 
 
@@ -300,7 +305,12 @@ def appeal():
     grounds = request.form.get("grounds", "").strip()
     if not item or not grounds:
         raise InvalidInput(_("请选择申诉的指标或项目,并填写申诉理由。"))
-    result = file_appeal(get_db(), year, actor(), grounds, item=item)
+    try:
+        result = file_appeal(get_db(), year, actor(), grounds, item=item)
+    except (Conflict, InvalidInput) as exc:  # a second appeal on the item, an unknown one
+        session["appeal_draft"] = {"item": item, "grounds": grounds}
+        flash(exc.message, "error")
+        return redirect(url_for("results.index", year=year) + "#appeal", 303)
     if local_today() > appeal_deadline(get_db(), year, actor().unit_id):
         flash(_("申诉已提交,但已超过申诉期限,绩效办将不予受理。"), "warning")
     else:
