@@ -372,13 +372,23 @@ def record_fact(conn: Connection, db: Database, instance_id: int, kind: str, act
         raise ValueError(f"fact kinds contain a dot: {kind!r}")
     row = _load_for_write(conn, instance_id, expected_version)
     comp = compiled(db, row.definition_version_id)
-    now = utcnow()
-    seq = row.version + 1
+    return _append_same_state(conn, row, instance_id, kind, actor, role, comment,
+                              dict(payload), comp, _UPDATE_VERSIONED,
+                              {"w_state": row.state})
+
+
+def _append_same_state(conn: Connection, row, instance_id: int, kind: str, actor: Actor,
+                       role: str, comment: str | None, payload: dict[str, Any],
+                       comp: CompiledDefinition, statement, extra: dict[str, Any]
+                       ) -> FireResult:
+    """A same-state entry chained on ``row`` and the versioned UPDATE ``statement``
+    (its parameters beyond id, version, seq, hash and moment in ``extra``)."""
+    now, seq = utcnow(), row.version + 1
     entry = _entry(instance_id, seq, row.state, row.state, kind, actor, role, now, comment,
-                   dict(payload), comp, row.last_hash)
-    changed = conn.execute(_UPDATE_VERSIONED, {
-        "w_id": instance_id, "w_version": row.version, "w_state": row.state, "w_seq": seq,
-        "w_hash": entry["hash"], "w_at": now}).rowcount
+                   payload, comp, row.last_hash)
+    changed = conn.execute(statement, {
+        "w_id": instance_id, "w_version": row.version, "w_seq": seq,
+        "w_hash": entry["hash"], "w_at": now, **extra}).rowcount
     if changed != 1:
         raise Conflict(f"事项已被他人修改,请刷新后重试 — instance {instance_id} changed "
                        f"concurrently; reload and retry", instance=instance_id)
@@ -412,14 +422,5 @@ def migrate_version(conn: Connection, db: Database, instance_id: int, version_id
                            f"{missing}", instance=instance_id, state=row.state)
     payload = {"from_version": old.version, "to_version": new.version,
                "from_hash": old.definition.content_hash, "to_hash": new.definition.content_hash}
-    now, seq = utcnow(), row.version + 1
-    entry = _entry(instance_id, seq, row.state, row.state, MIGRATION_KIND, actor, role, now,
-                   reason, payload, new, row.last_hash)
-    changed = conn.execute(_MIGRATE_VERSIONED, {
-        "w_id": instance_id, "w_version": row.version, "w_dv": new.version_id, "w_seq": seq,
-        "w_hash": entry["hash"], "w_at": now}).rowcount
-    if changed != 1:
-        raise Conflict(f"事项已被他人修改,请刷新后重试 — instance {instance_id} changed "
-                       f"concurrently; reload and retry", instance=instance_id)
-    conn.execute(_INSERT_HISTORY, entry)
-    return FireResult(instance_id, row.state, row.state, seq, entry["hash"])
+    return _append_same_state(conn, row, instance_id, MIGRATION_KIND, actor, role, reason,
+                              payload, new, _MIGRATE_VERSIONED, {"w_dv": new.version_id})
