@@ -19,7 +19,9 @@ from .authz import Actor, can_read, denial, role_label, usable_role
 from .children import pending_children
 from .db import Database
 from .exceptions import NotFound, NotPermitted
+from .facts import FACT_LABELS
 from .field_rights import field_rights
+from .instances import MIGRATION_KIND
 from .models import HistoryEntry, Instance, Unit
 from .registry import compiled
 
@@ -117,6 +119,9 @@ ENGINE_TRIGGERS: dict[str, Label] = {
 }
 
 
+MIGRATION_LABEL = Label("迁移至流程定义新版本", "Moved to a new definition version")
+
+
 def trigger_label(definition, trigger: str, from_state: str | None = None,
                   to_state: str | None = None) -> Label:
     """What ``trigger`` reads as in ``definition`` (a history entry, an audit row): the
@@ -130,6 +135,8 @@ def trigger_label(definition, trigger: str, from_state: str | None = None,
         chosen = (exact or candidates or [None])[0]
         if chosen is not None:
             return caption(chosen, definition)
+    if trigger in FACT_LABELS or trigger == MIGRATION_KIND:
+        return FACT_LABELS.get(trigger) or MIGRATION_LABEL
     return ENGINE_TRIGGERS.get(trigger) or Label(trigger, trigger)
 
 
