@@ -14,14 +14,20 @@ order) as two streams merged side by side, and checks, per instance:
   into the instance's data).
 
 - each entry's ``definition_hash`` is the content hash of the definition version the
-  entry names, and each stored definition source still hashes to its content hash.
+  entry names, and each stored definition source still hashes to its content hash;
+- the instance's ``definition_key`` is the key of its definition version and of the
+  version every entry was written under;
+- each ``attachments`` row's SHA-256, size, file name and type are the ones its
+  ``attach`` entry recorded (in the entry's comment, which the hash covers).
 
 It reports the first bad entry per instance. Then it looks for instances that other
 tables still name but that no longer exist (:data:`REFERENCES`) and asks
 :func:`engine.facts_audit.check_projections` whether the score and result tables agree
 with the facts in the chains. :func:`verify_on` runs the same checks on a connection
 the caller holds (the anchor of :mod:`engine.anchor` reads its chain heads in the same
-snapshot) and can compare each chain with an anchored head on the way.
+snapshot) and can compare each chain with an anchored head on the way: the entry at
+the anchored seq, the instance's identity (:func:`identity`) and the dates of the entries
+appended since.
 """
 
 from __future__ import annotations
@@ -29,8 +35,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from hashlib import sha256
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from itertools import groupby
 from operator import attrgetter
 from typing import IO, Any, Iterable, Iterator, Mapping
@@ -40,6 +48,7 @@ from sqlalchemy import Connection, column, exists, func, inspect, select, table
 from workflow import load_definition_text
 from workflow.errors import DefinitionInvalid
 
+from .attachments import ATTACH_TRIGGER, attachments as _att
 from .db import Database
 from .facts_audit import check_projections
 from .hashing import EMPTY_DATA_HASH, GENESIS, HASHED_FIELDS, canonical, format_time
@@ -154,20 +163,90 @@ def _data_problem(inst, entries: list, built: dict[str, Any]) -> Problem:
                                  f"history (fields: {', '.join(differing)})")
 
 
-def _check_chain(inst, entries: list, versions: Mapping[int, str]) -> Problem | None:
+def _key_problem(inst, row, keys: Mapping[int, str]) -> str | None:
+    """``inst.definition_key`` must be the key of the version ``row`` was written under."""
+    key = keys.get(row.definition_version_id)
+    if key == inst.definition_key:
+        return None
+    return (f"事项的流程定义键被改动 — definition_key altered: the instance's "
+            f"{inst.definition_key!r} is not the key {key!r} of the definition version "
+            "this entry was written under")
+
+
+def _check_chain(inst, entries: list, versions: Mapping[int, str], keys: Mapping[int, str]
+                 ) -> Problem | None:
     prev, count, last, data = GENESIS, 0, None, {}
     for row in entries:
         count += 1
-        reason = _check_entry(row, count, prev, versions)
+        reason = _check_entry(row, count, prev, versions) or _key_problem(inst, row, keys)
         if reason:
             return Problem(inst.id, count, reason)
         if row.data_patch and not is_fact(row.trigger):
             data.update(row.data_patch)  # the replay of :func:`replay`, in the same pass
         prev, last = row.hash, row
-    reason = _check_tail(inst, last, count)
+    reason = _check_tail(inst, last, count) or _key_problem(inst, inst, keys)
     if reason:
         return Problem(inst.id, count + 1, reason)
     return None if (inst.data or {}) == data else _data_problem(inst, entries, data)
+
+
+def identity(inst) -> str:
+    """The SHA-256 of what an instance is about — its definition key, subject unit and
+    parent (canonical JSON) — which an anchored head carries."""
+    return sha256(canonical({"definition_key": inst.definition_key,
+                             "subject_unit_id": inst.subject_unit_id,
+                             "parent_id": inst.parent_id})).hexdigest()
+
+
+#: an entry stamped this shortly before an anchor's moment may have committed after the
+#: anchor's snapshot began (a transaction in flight), so it is not called backdated
+BACKDATE_GRACE = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Anchored:
+    """What an anchor holds for :func:`verify_on`: instance id → ``(seq, hash)`` or
+    ``(seq, hash, identity)``, and (format 2 on) its moment, before which no entry
+    beyond an anchored head may be dated."""
+
+    heads: Mapping[int, tuple]
+    moment: datetime | None = None
+
+
+def _backdated(instance_id: int, entries: list, after: int, moment: datetime | None
+               ) -> Problem | None:
+    """The first entry after seq ``after`` dated before the anchor's ``moment``."""
+    if moment is None:
+        return None
+    limit = moment - BACKDATE_GRACE
+    row = next((r for r in entries if r.seq > after and r.at < limit), None)
+    if row is None:
+        return None
+    return Problem(instance_id, row.seq, "锚点之后追加的记录时间早于锚点 — entry appended after "
+                                         f"the anchor is dated before it: {format_time(row.at)}"
+                                         f", the anchor's moment is {format_time(moment)}")
+
+
+def _identity_changed(instance_id: int, inst, ident: str | None) -> Problem | None:
+    if ident is None or inst is None or identity(inst) == ident:
+        return None
+    return Problem(instance_id, 0, "事项的归属自锚点以来被修改 — the instance's identity changed "
+                                   "since the anchor (its definition_key, subject_unit_id or "
+                                   "parent_id)")
+
+
+def _anchor_problems(instance_id: int, inst, entries: list, anchored: Anchored,
+                     expected: dict) -> list[Problem]:
+    """What the anchor says about one chain (``expected``: the heads not yet met)."""
+    head = expected.pop(instance_id, None)
+    if head is None:  # begun after the anchor: every entry was appended since
+        found = _backdated(instance_id, entries, 0, anchored.moment)
+        return [found] if found else []
+    seq, hash_, *ident = head
+    problems = [_against_anchor(instance_id, inst, entries, seq, hash_),
+                _identity_changed(instance_id, inst, ident[0] if ident else None),
+                _backdated(instance_id, entries, seq, anchored.moment)]
+    return [p for p in problems if p]
 
 
 def _against_anchor(instance_id: int, inst, entries: list, seq: int, hash_: str
@@ -213,7 +292,8 @@ def _streams(conn: Connection) -> tuple[Iterator, Iterator]:
     streaming = conn.execution_options(yield_per=STREAM_BATCH)
     instances = iter(streaming.execute(select(
         _i.c.id, _i.c.version, _i.c.last_hash, _i.c.state, _i.c.data,
-        _i.c.definition_version_id).order_by(_i.c.id)))
+        _i.c.definition_version_id, _i.c.definition_key, _i.c.subject_unit_id,
+        _i.c.parent_id).order_by(_i.c.id)))
     rows = streaming.execute(select(*(_h.c[name] for name in HASHED_FIELDS), _h.c.data_patch,
                                     _h.c.hash, _h.c.definition_version_id)
                              .order_by(_h.c.instance_id, _h.c.seq))
@@ -221,13 +301,13 @@ def _streams(conn: Connection) -> tuple[Iterator, Iterator]:
     return instances, groups
 
 
-def _check_one(instance_id: int, inst, entries: list, versions: Mapping[int, str]
-               ) -> Problem | None:
+def _check_one(instance_id: int, inst, entries: list, versions: Mapping[int, str],
+               keys: Mapping[int, str]) -> Problem | None:
     if inst is None:
         return Problem(instance_id, entries[0].seq, "history of an unknown instance")
     if not entries:
         return Problem(instance_id, 1, "instance has no history")
-    return _check_chain(inst, entries, versions)
+    return _check_chain(inst, entries, versions, keys)
 
 
 #: sha256 of a definition source -> its content hash (None: it no longer loads); parsing
@@ -277,29 +357,78 @@ def missing_instances(conn: Connection) -> list[Problem]:
             for instance_id, where in problems.items()]
 
 
-def verify_on(conn: Connection, *, anchored: Mapping[int, tuple[int, str]] | None = None,
+def definition_keys(conn: Connection) -> dict[int, str]:
+    """Each definition version's key."""
+    return dict(conn.execute(select(_dv.c.id, _dv.c.key)).all())
+
+
+#: the first line of an ``attach`` entry's comment (:func:`engine.attachments._comment`)
+_ATTACH_LINE = re.compile(r"^上传附件:(?P<filename>.*);大小 (?P<size>\d+) 字节;"
+                          r"类型 (?P<content_type>[^;\n]*);SHA-256 (?P<sha256>[0-9a-f]{64})$")
+
+
+def _attachment_differences(row) -> list[str]:
+    if row.trigger != ATTACH_TRIGGER:
+        return [f"its entry seq {row.history_seq} is {row.trigger!r}, not an attach entry"]
+    found = _ATTACH_LINE.match((row.comment or "").split("\n", 1)[0])
+    if found is None:
+        return [f"its entry seq {row.history_seq} records no file"]
+    recorded = {**found.groupdict(), "size": int(found["size"])}
+    return [f"{name} {getattr(row, name)!r} ≠ {recorded[name]!r}"
+            for name in ("sha256", "size", "filename", "content_type")
+            if getattr(row, name) != recorded[name]]
+
+
+def attachment_problems(conn: Connection, broken: frozenset[int] = frozenset()
+                        ) -> list[Problem]:
+    """Each ``attachments`` row against the ``attach`` entry that recorded it (its
+    comment names the file, size, type and SHA-256; the entry's hash covers it); the
+    instances in ``broken`` (a chain already reported) are skipped."""
+    if "attachments" not in inspect(conn).get_table_names():
+        return []
+    rows = conn.execute(select(
+        _att.c.id, _att.c.instance_id, _att.c.history_seq, _att.c.filename,
+        _att.c.content_type, _att.c.size, _att.c.sha256, _h.c.trigger, _h.c.comment
+    ).select_from(_att.outerjoin(_h, (_h.c.instance_id == _att.c.instance_id)
+                                 & (_h.c.seq == _att.c.history_seq))).order_by(_att.c.id))
+    problems = []
+    for row in rows:
+        if row.instance_id in broken:
+            continue
+        diffs = (_attachment_differences(row) if row.trigger is not None
+                 else [f"its entry seq {row.history_seq} does not exist"])
+        if diffs:
+            problems.append(Problem(row.instance_id, row.history_seq,
+                                    f"附件信息与历史记录不符 — attachment #{row.id} differs "
+                                    f"from the attach entry that recorded it: "
+                                    + "; ".join(diffs)))
+    return problems
+
+
+def verify_on(conn: Connection, *, anchored: Anchored | None = None,
               heads: list[list] | None = None) -> VerifyReport:
-    """:func:`verify` on ``conn`` (the caller's read transaction). ``anchored``
-    (instance id → (seq, hash)) also checks that each chain still holds that entry;
-    ``heads`` receives ``[instance id, seq, hash]`` of every chain that verified."""
-    report, expected = VerifyReport(), dict(anchored or {})
+    """:func:`verify` on ``conn`` (the caller's read transaction). ``anchored`` also
+    checks each chain against the anchor (:func:`_anchor_problems`); ``heads``
+    receives ``[instance id, seq, hash, identity]`` of every chain that verified."""
+    report, expected = VerifyReport(), dict(anchored.heads if anchored else {})
     versions, report.problems = definition_hashes(conn)
+    keys = definition_keys(conn)
     instances, groups = _streams(conn)
     for instance_id, inst, entries in _pairs(instances, groups):
         report.instances += inst is not None
         report.entries += len(entries)
-        problem = _check_one(instance_id, inst, entries, versions)
+        problem = _check_one(instance_id, inst, entries, versions, keys)
         if problem:
             report.problems.append(problem)
         elif heads is not None:
-            heads.append([instance_id, entries[-1].seq, entries[-1].hash])
-        if instance_id in expected:
-            problem = _against_anchor(instance_id, inst, entries, *expected.pop(instance_id))
-            if problem:
-                report.problems.append(problem)
-    for instance_id, (seq, hash_) in expected.items():
+            heads.append([instance_id, entries[-1].seq, entries[-1].hash, identity(inst)])
+        if anchored is not None:
+            report.problems += _anchor_problems(instance_id, inst, entries, anchored, expected)
+    for instance_id, (seq, hash_, *_ident) in expected.items():
         report.problems.append(_against_anchor(instance_id, None, [], seq, hash_))
     report.problems += missing_instances(conn)
+    report.problems += attachment_problems(conn, frozenset(
+        p.instance_id for p in report.problems if p.instance_id is not None))
     report.problems += [Problem(*p) for p in check_projections(conn)]
     report.problems.sort(key=lambda p: (p.instance_id or 0, p.seq))
     return report

@@ -4,7 +4,8 @@
 shape described in :mod:`engine.evaluation_facts`) and compares them with the tables
 the pages read: ``score_entries`` (value, who entered it), ``vetoes``, ``results``
 (values, revision and publication) and ``result_changes`` (old and new values of each
-revision after the first; those older than a backfilled revision predate the chain).
+revision after the first, and its reason when the fact gives one; those older than a
+backfilled revision predate the chain).
 A row the chain does not account for, a row the chain has but the table lacks, and a
 row that differs are each reported.
 ``engine.audit.verify`` calls it after the chains themselves verified.
@@ -39,8 +40,10 @@ class Replayed:
     scores: dict[tuple[int, str], tuple[str, str, int]] = field(default_factory=dict)
     vetoes: dict[int, tuple[int, str, str, int]] = field(default_factory=dict)
     results: dict[int, dict[str, Any]] = field(default_factory=dict)
-    #: (unit id, revision) → (old, new, seq): the ``result_changes`` rows the facts made
-    changes: dict[tuple[int, int], tuple[dict, dict, int]] = field(default_factory=dict)
+    #: (unit id, revision) → (old, new, seq, reason or None): the ``result_changes`` rows
+    #: the facts made
+    changes: dict[tuple[int, int], tuple[dict, dict, int, str | None]] = field(
+        default_factory=dict)
     #: unit id → the revision a backfill found (older changes predate the chain)
     baseline: dict[int, int] = field(default_factory=dict)
     last_seq: int = 0
@@ -59,7 +62,8 @@ class Replayed:
             self.results[int(r["unit_id"])] = {"values": r["after"], "revision": r["revision"],
                                                 "published_at": None, "seq": seq}
             if r.get("before") is not None:
-                self.changes[(int(r["unit_id"]), r["revision"])] = (r["before"], r["after"], seq)
+                self.changes[(int(r["unit_id"]), r["revision"])] = (
+                    r["before"], r["after"], seq, patch.get("reason"))
             elif r["revision"] > 1:  # a backfilled result: its earlier changes are history
                 self.baseline[int(r["unit_id"])] = r["revision"]
         for unit_id, at in (patch.get("published") or {}).items():
@@ -163,9 +167,12 @@ def _changes(conn: Connection, cycle, state: Replayed) -> list[Problem]:
             if row.revision > state.baseline.get(row.unit_id, 0):
                 out.append((cycle.instance_id, state.last_seq,
                             f"{where}: 链中无记录 — not recorded in the chain"))
-        elif (dict(row.old), dict(row.new)) != (fact[0], fact[1]):
+        elif (dict(row.old), dict(row.new)) != (fact[0], fact[1]) or \
+                (fact[3] is not None and row.reason != fact[3]):
             out.append((cycle.instance_id, fact[2],
-                        f"{where}: 表中与链中不符 — the table differs from the chain"))
+                        f"{where}: 表中与链中不符 — the table differs from the chain"
+                        + ("" if fact[3] is None or row.reason == fact[3]
+                           else f" (reason {row.reason!r} ≠ {fact[3]!r})")))
     out += [(cycle.instance_id, fact[2], f"结果变动 result change unit {u} revision {rev}: "
                                          f"表中缺失 — recorded in the chain, missing from the "
                                          f"table")

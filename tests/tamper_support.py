@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime
 
 from sqlalchemy import select, text
 
@@ -94,3 +95,22 @@ def delete_instance(db, instance_id: int) -> None:
     tamper(db, *(f"DELETE FROM {table} WHERE instance_id = {instance_id}"
                  for table in ("history", "timers", "outbox")),
            f"DELETE FROM instances WHERE id = {instance_id}")
+
+
+def append_entry(db, instance_id: int, at: str, comment: str = "forged") -> int:
+    """Append a same-state entry dated ``at`` to the chain of ``instance_id`` with a
+    correct hash and move the instance row along (version, last hash) — an entry that
+    plain ``audit verify`` accepts; its seq."""
+    with db.read() as conn:
+        last = conn.execute(select(_h).where(_h.c.instance_id == instance_id)
+                            .order_by(_h.c.seq.desc()).limit(1)).first()._mapping
+    row = {**last, "seq": last["seq"] + 1, "from_state": last["to_state"],
+           "trigger": "note", "at": datetime.fromisoformat(at), "comment": comment,
+           "data_patch": None, "data_hash": data_hash(None), "prev_hash": last["hash"]}
+    row["hash"] = entry_hash(row)
+    columns = [c for c in row if c != "id"]
+    tamper(db, f"INSERT INTO history ({', '.join(columns)}) VALUES ("
+               + ", ".join(_quote(row[c]) for c in columns) + ")",
+           f"UPDATE instances SET version = {row['seq']}, last_hash = {_quote(row['hash'])} "
+           f"WHERE id = {instance_id}")
+    return row["seq"]

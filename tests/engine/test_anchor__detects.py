@@ -11,6 +11,7 @@ import json
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from freezegun import freeze_time
+from sqlalchemy import text
 
 from engine import fire, start, update_data, verify_history
 from engine.anchor import (ChainsBroken, InvalidAnchor, anchor, document_text, list_anchors,
@@ -38,9 +39,8 @@ def key():
 
 @pytest.fixture
 def anchored(db, plans, key):
-    """The anchor file's text, written at a frozen moment."""
-    with freeze_time("2026-12-03 18:00:00"):
-        doc = anchor(db, key)
+    """The anchor file's text, written now (later work is dated after it)."""
+    doc = anchor(db, key)
     return document_text({k: v for k, v in doc.items() if k != "id"})
 
 
@@ -48,20 +48,37 @@ def located(report) -> list[tuple[int | None, int]]:
     return [(p.instance_id, p.seq) for p in report.problems]
 
 
-def test_anchor_body_lists_every_head_with_counts_root_and_moment(db, plans, anchored, key):
-    doc = json.loads(anchored)
+def test_anchor_body_lists_every_head_with_counts_root_and_moment(db, plans, key):
+    with freeze_time("2026-12-03 18:00:00"):
+        doc = anchor(db, key)
     body = doc["body"]
     assert body["moment"] == "2026-12-03T18:00:00.000000Z"
-    assert (body["format"], body["format_version"]) == ("perfeval-anchor", 1)
+    assert (body["format"], body["format_version"]) == ("perfeval-anchor", 2)
     with db.read() as conn:
-        from sqlalchemy import text
-        heads = [list(r) for r in conn.execute(text(
-            "SELECT id, version, last_hash FROM instances ORDER BY id"))]
+        rows = conn.execute(text("SELECT id, version, last_hash, definition_key, "
+                                 "subject_unit_id, parent_id FROM instances ORDER BY id")).all()
+    heads = [[r[0], r[1], r[2], hashlib.sha256(canonical({
+        "definition_key": r[3], "subject_unit_id": r[4], "parent_id": r[5]})).hexdigest()]
+        for r in rows]
     assert body["heads"] == heads and (body["instances"], body["entries"]) == (2, 5)
     assert body["merkle_root"] == merkle_root(heads)
     key.public_key().verify(base64.b64decode(doc["signature"]["value"]), canonical(body))
     [row] = list_anchors(db)
     assert (row["instances"], row["entries"], row["merkle_root"]) == (2, 5, body["merkle_root"])
+
+
+def test_anchor_body_digests_every_unit_and_cycle(db, plans, key):
+    body = anchor(db, key)["body"]
+    with db.read() as conn:
+        units = conn.execute(text("SELECT id, code, category, parent_id FROM units "
+                                  "ORDER BY id")).all()
+    rows = [[u.id, hashlib.sha256(canonical({"id": u.id, "code": u.code, "category": u.category,
+                                             "parent_id": u.parent_id})).hexdigest()]
+            for u in units]
+    assert body["units"] == {"count": len(rows), "rows": rows,
+                             "digest": hashlib.sha256(canonical(rows)).hexdigest()}
+    assert body["cycles"] == {"count": 0, "rows": [],
+                              "digest": hashlib.sha256(b"[]").hexdigest()}
 
 
 def test_merkle_root_follows_the_documented_rule():
@@ -85,7 +102,8 @@ def test_valid_database_verifies_against_the_pinned_key_after_more_work(db, plan
 
     assert report.ok, report.problems
     assert report.key_source == "pinned" and not report.warnings
-    assert report.current == {"instances": 3, "entries": 7}
+    units = json.loads(anchored)["body"]["units"]["count"]
+    assert report.current == {"instances": 3, "entries": 7, "units": units, "cycles": 0}
 
 
 def test_consistent_rewrite_with_recomputed_hashes_is_caught(db, plans, anchored, key):

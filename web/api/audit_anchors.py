@@ -30,9 +30,13 @@ schemas.COMPONENTS.update({
     "AnchorReport": _obj({
         "ok": {"type": "boolean"}, "signature_ok": {"type": "boolean"},
         "key_source": {"enum": ["pinned", "configured", "embedded"]}, "key_id": _str,
-        "anchored": _obj({"moment": _str, "instances": _int, "entries": _int,
-                          "merkle_root": _str}),
-        "current": {"type": "object", "description": "instances and entries now (empty "
+        "anchored": _obj({"format_version": {"enum": [1, 2]}, "moment": _str,
+                          "instances": _int, "entries": _int, "merkle_root": _str,
+                          "units": _int, "cycles": _int},
+                         ("format_version", "moment", "instances", "entries",
+                          "merkle_root")),
+        "current": {"type": "object", "description": "instances and entries now, and "
+                                                     "(format 2) units and cycles (empty "
                                                      "when the signature failed)"},
         "warnings": {"type": "array", "items": _str},
         "problems": {"type": "array", "items": _obj({
