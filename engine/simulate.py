@@ -28,7 +28,7 @@ from .authz import Actor
 from .calendar import calendar_for
 from .clock import local_to_utc, pinned, to_local
 from .db import Database
-from .instances import start
+from .instances import DEDICATED_START, start
 from .models import CalendarOverride, CalendarYear, DefinitionVersion, Instance, Timer, Unit
 from .registry import latest
 from .schema import upgrade
@@ -88,8 +88,8 @@ def _start_all(sim: Database, when: datetime) -> int:
     with pinned(when):
         for key in sorted(keys):
             definition = latest(sim, key).definition
-            if not definition.deadlines:
-                continue
+            if not definition.deadlines or key in DEDICATED_START:
+                continue  # an appeal only exists once a unit files one
             for unit in (units if definition.subject == "unit" else [None]):
                 start(sim, key, system, unit_id=unit)
                 started += 1
