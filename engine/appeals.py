@@ -21,13 +21,13 @@ from .calendar import calendar_for
 from .children import check_parent_open
 from .clock import local_today, utcnow
 from .cycle_config import config_from_mapping
-from .cycles import _create, cycle_for_year
+from .cycles import cycle_for_year
 from .db import Database
 from .exceptions import Conflict, InvalidInput, StageClosed
 from .gates import require_stage
 from .indicator_systems import bound_systems
 from .fields import validate_patch
-from .instances import FireResult, _resolve_unit, start, start_roles
+from .instances import FireResult, _resolve_unit, create_instances, start, start_roles
 from .models import Instance, Unit
 from .registry import latest
 from .scoring_models import Cycle, ResultRow
@@ -98,7 +98,7 @@ def file_appeal(db: Database, year: int, actor: Actor, grounds: str, *,
         _refuse_second(conn, comp, cycle, unit, item, label)
         data = validate_patch(comp.definition, {"grounds": grounds, "item": item,
                                                 "filed_in_time": "yes" if in_time else "no"})
-        [instance_id] = _create(conn, db, comp, actor, role, [
+        [instance_id] = create_instances(conn, db, comp, actor, role, [
             {"subject_unit_id": unit, "parent_id": cycle["instance_id"], "data": data}],
             utcnow())
         digest = conn.execute(select(_i.c.last_hash).where(_i.c.id == instance_id)).scalar()

@@ -25,17 +25,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import func, insert, select
 
 from .authz import Actor, denial, usable_role
 from .clock import utcnow
 from .cycle_config import CycleConfig
 from .db import Database
 from .exceptions import InvalidInput, NotFound
-from .hashing import GENESIS
 from .indicator_systems import bind_for_open
 from .children import pending_by_definition
-from .instances import START_TRIGGER, FireResult, _enter_state, _entry, _outbox, fire, fire_on
+from .instances import FireResult, create_instances, fire, fire_on
 from .models import HistoryEntry, Instance, Unit
 from .registry import compiled, latest
 from .scoring_models import Cycle
@@ -58,34 +57,6 @@ class OpenedCycle:
     children: int
 
 
-def _create(conn: Connection, db: Database, comp, actor: Actor, role: str,
-            rows: list[dict[str, Any]], now, *, comment: str | None = None) -> list[int]:
-    """Insert instances in their initial state with creation entries (``comment`` on
-    each, e.g. a copy's source), timers, outbox."""
-    d = comp.definition
-    for row in rows:
-        row.update(definition_version_id=comp.version_id, definition_key=d.key,
-                   state=d.initial, version=1, last_hash="", created_at=now, updated_at=now)
-        row.setdefault("data", {})
-    ids = list(conn.execute(insert(_i).returning(_i.c.id, sort_by_parameter_order=True),
-                            rows).scalars())
-    entries = [_entry(i, 1, None, d.initial, START_TRIGGER, actor, role, now, comment,
-                      r["data"] or None, comp, GENESIS) for i, r in zip(ids, rows)]
-    conn.execute(update(_i).where(_i.c.id == _bind("b_id")).values(last_hash=_bind("b_hash")),
-                 [{"b_id": i, "b_hash": e["hash"]} for i, e in zip(ids, entries)])
-    conn.execute(insert(_h), entries)
-    for instance_id, row, entry in zip(ids, rows, entries):
-        _enter_state(conn, db, comp, instance_id, 1, d.initial, now, row["data"])
-        _outbox(conn, comp, instance_id, row.get("subject_unit_id"), entry, "started")
-    return ids
-
-
-def _bind(name: str):
-    from sqlalchemy import bindparam
-
-    return bindparam(name)
-
-
 def open_cycle(db: Database, year: int, actor: Actor, config: CycleConfig | None = None,
                *, child_keys: tuple[str, ...] = CHILD_KEYS) -> OpenedCycle:
     """Open evaluation year ``year``: the cycle and every in-scope unit's instances."""
@@ -106,7 +77,7 @@ def open_cycle(db: Database, year: int, actor: Actor, config: CycleConfig | None
         if not units:
             raise InvalidInput("没有在考评范围内的单位 — no units in scope; import units first")
         now = utcnow()
-        [parent] = _create(conn, db, parent_comp, actor, role, [{"subject_unit_id": None,
+        [parent] = create_instances(conn, db, parent_comp, actor, role, [{"subject_unit_id": None,
                                                              "data": _cycle_data(year, config)}],
                            now)
         bind_for_open(conn, db, parent, year, actor, role)
@@ -115,7 +86,7 @@ def open_cycle(db: Database, year: int, actor: Actor, config: CycleConfig | None
             # a child declaring ``year`` carries the cycle's: its date deadlines fall in
             # that year even when the cycle is opened in the December before
             data = {"year": year} if "year" in comp.definition.fields else {}
-            created += len(_create(conn, db, comp, actor, role, [
+            created += len(create_instances(conn, db, comp, actor, role, [
                 {"subject_unit_id": u, "parent_id": parent, "data": dict(data)}
                 for u in units], now))
         cycle_id = conn.execute(insert(_c).values(

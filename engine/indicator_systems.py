@@ -37,7 +37,7 @@ from .exceptions import InvalidInput, NotFound
 from .facts import SYSTEMS_BIND
 from .fields import validate_patch
 from .gates import stage_gates
-from .instances import is_fact, record_fact, start_roles
+from .instances import create_instances, is_fact, record_fact, start_roles
 from .models import HistoryEntry, Instance
 from .registry import compiled, latest
 from .scoring import Indicator
@@ -360,8 +360,6 @@ def copy_system(db: Database, system_id: int, year: int, actor: Actor) -> int:
 
 
 def _copy(db: Database, actor: Actor, year: int, pick, what: str) -> list[int]:
-    from .cycles import _create  # cycles imports this module (binding at open)
-
     comp = latest(db, SYSTEM_KEY)
     role = usable_role(actor, start_roles(comp), None)
     if role is None:
@@ -381,7 +379,7 @@ def _copy(db: Database, actor: Actor, year: int, pick, what: str) -> list[int]:
                     "indicators": [dict(r) for r in s.data.get("indicators") or []]}
             comment = (f"复制自 {year_of(s.data)} 年度「{s.data.get('category')}」指标体系 "
                        f"#{s.id} — copied from the {year_of(s.data)} indicator system #{s.id}")
-            ids += _create(conn, db, comp, actor, role, [{"subject_unit_id": None,
+            ids += create_instances(conn, db, comp, actor, role, [{"subject_unit_id": None,
                                                           "data": data}], utcnow(),
                            comment=comment)
     return ids

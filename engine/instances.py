@@ -146,6 +146,36 @@ def start_roles(comp: CompiledDefinition) -> tuple[str, ...]:
                  if not is_read_only(r))
 
 
+_SET_LAST_HASH_MANY = update(_i).where(_i.c.id == bindparam("b_id")).values(
+    last_hash=bindparam("b_hash"))
+
+
+def create_instances(conn: Connection, db: Database, comp: CompiledDefinition, actor: Actor,
+                     role: str, rows: list[dict[str, Any]], now: datetime, *,
+                     comment: str | None = None) -> list[int]:
+    """Insert many instances of ``comp`` in its initial state inside the caller's write
+    transaction, each with its creation entry (``comment`` on each, e.g. a copy's
+    source), timers and outbox row — the bulk form of :func:`start`, for engine
+    functions that checked their own rules (opening a cycle, filing an appeal, copying
+    indicator systems). ``rows`` hold ``subject_unit_id``, ``parent_id`` and ``data``."""
+    d = comp.definition
+    for row in rows:
+        row.update(definition_version_id=comp.version_id, definition_key=d.key,
+                   state=d.initial, version=1, last_hash="", created_at=now, updated_at=now)
+        row.setdefault("data", {})
+    ids = list(conn.execute(insert(_i).returning(_i.c.id, sort_by_parameter_order=True),
+                            rows).scalars())
+    entries = [_entry(i, 1, None, d.initial, START_TRIGGER, actor, role, now, comment,
+                      r["data"] or None, comp, GENESIS) for i, r in zip(ids, rows)]
+    conn.execute(_SET_LAST_HASH_MANY, [{"b_id": i, "b_hash": e["hash"]}
+                                       for i, e in zip(ids, entries)])
+    conn.execute(_INSERT_HISTORY, entries)
+    for instance_id, row, entry in zip(ids, rows, entries):
+        _enter_state(conn, db, comp, instance_id, 1, d.initial, now, row["data"])
+        _outbox(conn, comp, instance_id, row.get("subject_unit_id"), entry, "started")
+    return ids
+
+
 def _resolve_unit(conn: Connection, unit_code: str | None, unit_id: int | None) -> int | None:
     if unit_code is None:
         return unit_id

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from engine import actor_for
 from engine.clock import utcnow
-from engine.cycles import _create
+from engine.instances import create_instances
 from engine.models import Unit
 from engine.registry import latest
 
@@ -21,7 +21,7 @@ def seed_appeal(db, unit_code: str, grounds: str, *, item: str = "K1",
     comp = latest(db, "appeal")
     with db.write() as conn:
         unit = conn.execute(select(Unit.id).where(Unit.code == unit_code)).scalar_one()
-        [instance_id] = _create(conn, db, comp, actor_for(db, filer), "unit_head", [
+        [instance_id] = create_instances(conn, db, comp, actor_for(db, filer), "unit_head", [
             {"subject_unit_id": unit, "parent_id": None,
              "data": {"grounds": grounds, "item": item, "filed_in_time": filed_in_time}}],
             utcnow())

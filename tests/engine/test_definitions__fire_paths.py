@@ -10,9 +10,8 @@ import pytest
 
 from engine import Actor, InvalidInput, NotPermitted, fire, get_instance, start
 from engine.clock import utcnow
-from engine.cycles import _create
 from engine.field_rights import field_rights
-from engine.instances import DEDICATED_START
+from engine.instances import DEDICATED_START, create_instances
 from engine.registry import latest
 from engine.models import Unit
 from test_definitions__transitions import DEFINITIONS, good_data
@@ -91,7 +90,7 @@ def _new(db, key, office, unit, data, computed) -> int:
     if key not in DEDICATED_START:
         return start(db, key, office, unit_id=unit, data=data, computed=computed).instance_id
     with db.write() as conn:
-        [iid] = _create(conn, db, latest(db, key), office, "office", [
+        [iid] = create_instances(conn, db, latest(db, key), office, "office", [
             {"subject_unit_id": unit, "parent_id": None, "data": {**data, **computed}}],
             utcnow())
     return iid
